@@ -1,0 +1,49 @@
+//! The seam between the core and a storage engine.
+//!
+//! A [`Backend`] is one configured engine (the in-memory registry, a Redis deployment). Each
+//! open store handle holds one [`Session`] object from [`Backend::attach`]; dropping it is the
+//! release. Arguments arrive validated (ids, keys, documents, sizes), so a backend only stores.
+
+use crate::error::Result;
+use crate::names::SessionId;
+
+/// A storage engine holding many sessions.
+pub trait Backend: Send + Sync {
+    /// Opens a handle on session `sid`, attaching to its data when it has any and starting
+    /// a new, empty session otherwise.
+    fn attach(&self, sid: &SessionId) -> Result<Box<dyn Session>>;
+
+    /// Deletes every piece of the session's data; every handle open on it, on every node,
+    /// then answers [`ErrorKind::Destroyed`](crate::ErrorKind::Destroyed).
+    fn destroy_session(&self, sid: &SessionId) -> Result<()>;
+
+    /// Frees connections and background work. Called once; later calls never reach the backend.
+    fn close(&self);
+
+    /// True when operations may block on I/O (so a host should release its interpreter lock).
+    fn is_remote(&self) -> bool;
+}
+
+/// One handle's view of one session. Every method answers
+/// [`ErrorKind::Destroyed`](crate::ErrorKind::Destroyed) once the session was destroyed or
+/// reclaimed after this handle attached.
+pub trait Session: Send + Sync {
+    /// Calls `visit` with the encoded value of `key`; `Ok(false)` when there is none.
+    fn get(&self, key: &str, visit: &mut dyn FnMut(&[u8])) -> Result<bool>;
+    /// Stores the encoded value `doc` under `key`.
+    fn set(&self, key: &str, doc: &[u8]) -> Result<()>;
+    /// Whether `key` has a value.
+    fn has(&self, key: &str) -> Result<bool>;
+    /// Deletes `key`; whether it existed.
+    fn del(&self, key: &str) -> Result<bool>;
+    /// How many keys the session has.
+    fn len(&self) -> Result<usize>;
+    /// Every key.
+    fn keys(&self) -> Result<Vec<String>>;
+    /// Every key with its encoded value.
+    fn get_all(&self) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Stores every entry, all or nothing.
+    fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<()>;
+    /// Deletes the session's data, as [`Backend::destroy_session`].
+    fn destroy(&self) -> Result<()>;
+}

@@ -1,0 +1,241 @@
+//! The portable value format of API.md §3: every value is one MessagePack document.
+//!
+//! Validation uses the `rmpv` reader (never a hand-rolled parser). A valid value is one whole
+//! document with nothing after it, not a top-level nil, whose maps (at any depth) have `str`
+//! keys, nested at most [`MAX_DEPTH`] deep.
+
+use rmpv::Value;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Deepest nesting of arrays and maps a value may have. Every host decodes recursively,
+/// so a bound keeps a hostile document from exhausting a stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// Checks that `doc` is one valid value of at most `max_len` bytes.
+pub fn validate(doc: &[u8], max_len: usize) -> Result<()> {
+    check_size(doc.len(), max_len)?;
+    let (value, rest) = read_one(doc)?;
+    if !rest.is_empty() {
+        return Err(Error::invalid(format!(
+            "{} bytes follow the MessagePack document",
+            rest.len()
+        )));
+    }
+    check_value(&value)
+}
+
+/// Fails with [`ErrorKind::TooLarge`] when `len` passes `max_len`.
+pub fn check_size(len: usize, max_len: usize) -> Result<()> {
+    if len > max_len {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!("the value is {len} bytes encoded; max_value_bytes is {max_len}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads one document from the front of `doc`, returning it and what follows.
+fn read_one(doc: &[u8]) -> Result<(Value, &[u8])> {
+    let mut cursor = doc;
+    let value = rmpv::decode::read_value_with_max_depth(&mut cursor, MAX_DEPTH)
+        .map_err(|e| Error::invalid(format!("not a valid MessagePack document: {e}")))?;
+    Ok((value, cursor))
+}
+
+fn check_value(value: &Value) -> Result<()> {
+    if value.is_nil() {
+        return Err(Error::invalid("a value is never a top-level nil"));
+    }
+    check_nested(value)
+}
+
+fn check_nested(value: &Value) -> Result<()> {
+    match value {
+        Value::Array(items) => items.iter().try_for_each(check_nested),
+        Value::Map(entries) => entries.iter().try_for_each(|(k, v)| {
+            if !k.is_str() {
+                return Err(Error::invalid(
+                    "map keys are MessagePack str, so every host can read the map",
+                ));
+            }
+            if k.as_str().is_none() {
+                return Err(Error::invalid("a map key is not valid UTF-8"));
+            }
+            check_nested(v)
+        }),
+        Value::String(s) if s.as_str().is_none() => {
+            Err(Error::invalid("a MessagePack str is not valid UTF-8"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Wraps raw bytes as a MessagePack `bin` document.
+pub fn encode_bin(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + 5);
+    // Writing into a Vec cannot fail; a slice longer than u32::MAX cannot be a value.
+    let _ = rmp::encode::write_bin(&mut out, raw);
+    out
+}
+
+/// Encodes text as a MessagePack `str` document.
+pub fn encode_str(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 5);
+    let _ = rmp::encode::write_str(&mut out, text);
+    out
+}
+
+/// The encoded size of `bin` holding `len` bytes.
+pub fn bin_encoded_len(len: usize) -> usize {
+    len + match len {
+        0..=0xff => 2,
+        0x100..=0xffff => 3,
+        _ => 5,
+    }
+}
+
+/// The payload of a stored `bin` document; [`ErrorKind::Type`] when `doc` is not `bin`.
+pub fn decode_bin(doc: &[u8]) -> Result<&[u8]> {
+    let mut cursor = doc;
+    let not_bin = || Error::new(ErrorKind::Type, "the value is not MessagePack bin; read it with the _msgpack call");
+    let len = rmp::decode::read_bin_len(&mut cursor).map_err(|_| not_bin())? as usize;
+    if cursor.len() != len {
+        return Err(not_bin());
+    }
+    Ok(cursor)
+}
+
+/// Encodes a MessagePack array of `str`.
+pub fn encode_keys<'a>(keys: impl ExactSizeIterator<Item = &'a str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = rmp::encode::write_array_len(&mut out, keys.len() as u32);
+    for k in keys {
+        let _ = rmp::encode::write_str(&mut out, k);
+    }
+    out
+}
+
+/// Encodes a MessagePack map of `str` to already-encoded values.
+pub fn encode_map<'a>(entries: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = rmp::encode::write_map_len(&mut out, entries.len() as u32);
+    for (k, v) in entries {
+        let _ = rmp::encode::write_str(&mut out, k);
+        out.extend_from_slice(v);
+    }
+    out
+}
+
+/// Splits a MessagePack map document of `str` keys into its entries, each value validated
+/// as by [`validate`] and returned as the slice of `doc` that encodes it.
+pub fn split_map(doc: &[u8], max_len: usize) -> Result<Vec<(&str, &[u8])>> {
+    let mut cursor = doc;
+    let len = rmp::decode::read_map_len(&mut cursor)
+        .map_err(|e| Error::invalid(format!("expected a MessagePack map: {e}")))?;
+    let mut entries = Vec::with_capacity((len as usize).min(1024));
+    for _ in 0..len {
+        let (key, rest) = rmp::decode::read_str_from_slice(cursor)
+            .map_err(|e| Error::invalid(format!("a map key is not a MessagePack str: {e}")))?;
+        crate::names::check_key(key)?;
+        let (value, after) = read_one(rest)?;
+        let encoded = &rest[..rest.len() - after.len()];
+        check_size(encoded.len(), max_len)?;
+        check_value(&value)?;
+        entries.push((key, encoded));
+        cursor = after;
+    }
+    if !cursor.is_empty() {
+        return Err(Error::invalid(format!(
+            "{} bytes follow the MessagePack map",
+            cursor.len()
+        )));
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(v: &Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        rmpv::encode::write_value(&mut out, v).unwrap();
+        out
+    }
+
+    #[test]
+    fn accepts_every_portable_type() {
+        let values = [
+            Value::from(true),
+            Value::from(-5),
+            Value::from(u64::MAX),
+            Value::from(1.5f64),
+            Value::from(1.5f32),
+            Value::from("text"),
+            Value::Binary(vec![0, 1, 2]),
+            Value::Array(vec![Value::Nil, Value::from(1)]),
+            Value::Map(vec![(Value::from("k"), Value::Nil)]),
+            Value::Ext(80, vec![1, 2, 3]),
+        ];
+        for v in &values {
+            validate(&enc(v), 1 << 20).unwrap();
+        }
+    }
+
+    #[test]
+    fn rejects_bad_documents() {
+        let nil = enc(&Value::Nil);
+        let int_key = enc(&Value::Map(vec![(Value::from(1), Value::from(2))]));
+        let nested_int_key = enc(&Value::Array(vec![Value::Map(vec![(Value::from(1), Value::from(2))])]));
+        let mut trailing = enc(&Value::from(1));
+        trailing.push(0x01);
+        let truncated = &enc(&Value::from("hello"))[..3];
+        let bad_utf8 = [0xa2, 0xff, 0xfe];
+        let mut deep = vec![0x91u8; MAX_DEPTH + 1];
+        deep.push(0x01);
+        for doc in [&nil[..], &int_key, &nested_int_key, &trailing, truncated, &bad_utf8, &[], &[0xc1], &deep] {
+            assert_eq!(validate(doc, 1 << 20).unwrap_err().kind(), ErrorKind::InvalidArg, "{doc:?}");
+        }
+    }
+
+    #[test]
+    fn size_limit() {
+        let doc = encode_bin(&[7; 100]);
+        assert_eq!(doc.len(), bin_encoded_len(100));
+        validate(&doc, doc.len()).unwrap();
+        assert_eq!(validate(&doc, doc.len() - 1).unwrap_err().kind(), ErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn bin_round_trip_and_type_error() {
+        for len in [0, 1, 255, 256, 70_000] {
+            let raw = vec![9u8; len];
+            let doc = encode_bin(&raw);
+            assert_eq!(doc.len(), bin_encoded_len(len));
+            assert_eq!(decode_bin(&doc).unwrap(), &raw[..]);
+        }
+        assert_eq!(decode_bin(&encode_str("x")).unwrap_err().kind(), ErrorKind::Type);
+    }
+
+    #[test]
+    fn maps_split_and_join() {
+        let doc = enc(&Value::Map(vec![
+            (Value::from("a"), Value::from(1)),
+            (Value::from("b"), Value::Array(vec![Value::from("x")])),
+        ]));
+        let entries = split_map(&doc, 1 << 20).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].0, "a");
+        assert_eq!(encode_map(entries.iter().copied()), doc);
+        let keys = encode_keys(["a", "b"].into_iter());
+        assert_eq!(keys, enc(&Value::Array(vec![Value::from("a"), Value::from("b")])));
+
+        let nil_value = enc(&Value::Map(vec![(Value::from("a"), Value::Nil)]));
+        assert!(split_map(&nil_value, 1 << 20).is_err());
+        assert!(split_map(&enc(&Value::from(1)), 1 << 20).is_err());
+        let big = enc(&Value::Map(vec![(Value::from("a"), Value::Binary(vec![0; 64]))]));
+        assert_eq!(split_map(&big, 32).unwrap_err().kind(), ErrorKind::TooLarge);
+    }
+}
