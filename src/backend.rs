@@ -27,6 +27,8 @@ pub trait Backend: Send + Sync {
 /// One handle's view of one session. Every method answers
 /// [`ErrorKind::Destroyed`](crate::ErrorKind::Destroyed) once the session was destroyed or
 /// reclaimed after this handle attached.
+// `is_empty` would be one more round trip for a backend; hosts derive it from `len`.
+#[allow(clippy::len_without_is_empty)]
 pub trait Session: Send + Sync {
     /// Calls `visit` with the encoded value of `key`; `Ok(false)` when there is none.
     fn get(&self, key: &str, visit: &mut dyn FnMut(&[u8])) -> Result<bool>;

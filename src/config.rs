@@ -138,8 +138,8 @@ impl Config {
                 }
                 _ => {
                     return Err(Error::config(format!(
-                        "unknown option {name:?} (known: prefix, timeout_ms, ttl_ms, max_value_bytes)"
-                    )))
+                    "unknown option {name:?} (known: prefix, timeout_ms, ttl_ms, max_value_bytes)"
+                )))
                 }
             }
             seen.push(name);
@@ -399,7 +399,10 @@ mod tests {
 
     #[test]
     fn every_option() {
-        let c = Config::parse("memory://?prefix=app:v1&timeout_ms=50&ttl_ms=60000&max_value_bytes=4096").unwrap();
+        let c = Config::parse(
+            "memory://?prefix=app:v1&timeout_ms=50&ttl_ms=60000&max_value_bytes=4096",
+        )
+        .unwrap();
         assert_eq!(c.prefix, "app:v1");
         assert_eq!(c.timeout, Duration::from_millis(50));
         assert_eq!(c.ttl, Some(Duration::from_millis(60000)));
@@ -450,7 +453,10 @@ mod tests {
         let r = redis("redis://127.0.0.1");
         assert_eq!(r.topology, RedisTopology::Standalone);
         assert_eq!(r.nodes, vec![("127.0.0.1".to_owned(), 6379)]);
-        assert_eq!((r.db, r.tls, &r.username, &r.password), (0, false, &None, &None));
+        assert_eq!(
+            (r.db, r.tls, &r.username, &r.password),
+            (0, false, &None, &None)
+        );
 
         let r = redis("rediss://app:p%40ss@localhost:6380/3");
         assert!(r.tls);
@@ -459,7 +465,10 @@ mod tests {
         assert_eq!(r.db, 3);
 
         let r = redis("redis://:secret@h:1");
-        assert_eq!((r.username.as_deref(), r.password.as_deref()), (None, Some("secret")));
+        assert_eq!(
+            (r.username.as_deref(), r.password.as_deref()),
+            (None, Some("secret"))
+        );
 
         let r = redis("redis+sentinel://a:26379,b:26380/mymaster/2");
         assert_eq!(r.topology, RedisTopology::Sentinel);
@@ -477,7 +486,11 @@ mod tests {
     fn password_never_printed() {
         let url = "redis://user:hunter2@h:1/0?prefix=x";
         let c = Config::parse(url).unwrap();
-        for text in [c.redacted_url(), format!("{c:?}"), format!("{:?}", c.backend)] {
+        for text in [
+            c.redacted_url(),
+            format!("{c:?}"),
+            format!("{:?}", c.backend),
+        ] {
             assert!(!text.contains("hunter2"), "{text}");
             assert!(text.contains("***"), "{text}");
         }

@@ -248,7 +248,9 @@ impl Store {
     /// Every key with its value, as one MessagePack map document.
     pub fn get_all_encoded(&self) -> Result<Vec<u8>> {
         let all = self.get_all()?;
-        Ok(value::encode_map(all.iter().map(|(k, v)| (k.as_str(), v.as_slice()))))
+        Ok(value::encode_map(
+            all.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+        ))
     }
 
     /// Every key, as one MessagePack array document.

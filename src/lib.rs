@@ -15,13 +15,16 @@
 //! store.destroy().unwrap();
 //! ```
 
-#![forbid(unsafe_code)]
+// `unsafe` lives only in the C ABI layer (`ffi`), which allows it for itself.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod backend;
 pub mod config;
 pub mod error;
 mod factory;
+#[cfg(feature = "capi")]
+pub mod ffi;
 pub mod memory;
 pub mod names;
 pub mod value;

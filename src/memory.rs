@@ -88,7 +88,9 @@ impl Sweeper {
                     Err(RecvTimeoutError::Timeout) => {}
                     _ => return,
                 }
-                let Some(shared) = shared.upgrade() else { return };
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
                 shared.sweep(Instant::now());
             })?;
         Ok(Sweeper { stop, thread })
@@ -107,7 +109,8 @@ impl Shared {
     }
 
     fn detach(&self, sid: &SessionId, cell: &Arc<Cell>) {
-        self.sessions.remove_if(sid, |_, held| Arc::ptr_eq(held, cell));
+        self.sessions
+            .remove_if(sid, |_, held| Arc::ptr_eq(held, cell));
     }
 }
 
@@ -143,7 +146,11 @@ impl Backend for MemoryBackend {
     }
 
     fn close(&self) {
-        let sweeper = self.sweeper.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let sweeper = self
+            .sweeper
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(sweeper) = sweeper {
             drop(sweeper.stop);
             // The sweeper only ever returns; a panic inside it has nothing left to clean.
@@ -314,13 +321,15 @@ impl Session for MemorySession {
     fn del(&self, key: &str) -> Result<bool> {
         let mut data = self.cell.write();
         let data = data.live_mut()?;
-        Ok(match data.entries.find_entry(hash_key(key), |e| e.key() == key) {
-            Ok(held) => {
-                held.remove();
-                true
-            }
-            Err(_) => false,
-        })
+        Ok(
+            match data.entries.find_entry(hash_key(key), |e| e.key() == key) {
+                Ok(held) => {
+                    held.remove();
+                    true
+                }
+                Err(_) => false,
+            },
+        )
     }
 
     fn len(&self) -> Result<usize> {
@@ -329,7 +338,12 @@ impl Session for MemorySession {
 
     fn keys(&self) -> Result<Vec<String>> {
         let data = self.cell.read();
-        Ok(data.live()?.entries.iter().map(|e| e.key().to_owned()).collect())
+        Ok(data
+            .live()?
+            .entries
+            .iter()
+            .map(|e| e.key().to_owned())
+            .collect())
     }
 
     fn get_all(&self) -> Result<Vec<(String, Vec<u8>)>> {

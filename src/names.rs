@@ -97,7 +97,12 @@ mod tests {
 
     #[test]
     fn session_ids() {
-        for ok in ["a", "6f1c9a2e-0b1d-4c5e-9f00-123456789abc", "Ab0._~:-", &"x".repeat(128)] {
+        for ok in [
+            "a",
+            "6f1c9a2e-0b1d-4c5e-9f00-123456789abc",
+            "Ab0._~:-",
+            &"x".repeat(128),
+        ] {
             assert_eq!(SessionId::parse(ok.as_bytes()).unwrap().as_str(), ok);
         }
         for bad in ["", "a b", "a/b", "a*", "é", &"x".repeat(129), "a\0"] {
@@ -111,8 +116,14 @@ mod tests {
         assert_eq!(key_from_bytes(b"").unwrap(), "");
         assert_eq!(key_from_bytes("ключ".as_bytes()).unwrap(), "ключ");
         assert!(key_from_bytes(&[b'k'; 1024]).is_ok());
-        assert_eq!(key_from_bytes(&[b'k'; 1025]).unwrap_err().kind(), ErrorKind::InvalidArg);
-        assert_eq!(key_from_bytes(&[0xff, 0xfe]).unwrap_err().kind(), ErrorKind::InvalidArg);
+        assert_eq!(
+            key_from_bytes(&[b'k'; 1025]).unwrap_err().kind(),
+            ErrorKind::InvalidArg
+        );
+        assert_eq!(
+            key_from_bytes(&[0xff, 0xfe]).unwrap_err().kind(),
+            ErrorKind::InvalidArg
+        );
         assert!(check_key(&"k".repeat(1025)).is_err());
     }
 }

@@ -99,7 +99,12 @@ pub fn bin_encoded_len(len: usize) -> usize {
 /// The payload of a stored `bin` document; [`ErrorKind::Type`] when `doc` is not `bin`.
 pub fn decode_bin(doc: &[u8]) -> Result<&[u8]> {
     let mut cursor = doc;
-    let not_bin = || Error::new(ErrorKind::Type, "the value is not MessagePack bin; read it with the _msgpack call");
+    let not_bin = || {
+        Error::new(
+            ErrorKind::Type,
+            "the value is not MessagePack bin; read it with the _msgpack call",
+        )
+    };
     let len = rmp::decode::read_bin_len(&mut cursor).map_err(|_| not_bin())? as usize;
     if cursor.len() != len {
         return Err(not_bin());
@@ -188,15 +193,32 @@ mod tests {
     fn rejects_bad_documents() {
         let nil = enc(&Value::Nil);
         let int_key = enc(&Value::Map(vec![(Value::from(1), Value::from(2))]));
-        let nested_int_key = enc(&Value::Array(vec![Value::Map(vec![(Value::from(1), Value::from(2))])]));
+        let nested_int_key = enc(&Value::Array(vec![Value::Map(vec![(
+            Value::from(1),
+            Value::from(2),
+        )])]));
         let mut trailing = enc(&Value::from(1));
         trailing.push(0x01);
         let truncated = &enc(&Value::from("hello"))[..3];
         let bad_utf8 = [0xa2, 0xff, 0xfe];
         let mut deep = vec![0x91u8; MAX_DEPTH + 1];
         deep.push(0x01);
-        for doc in [&nil[..], &int_key, &nested_int_key, &trailing, truncated, &bad_utf8, &[], &[0xc1], &deep] {
-            assert_eq!(validate(doc, 1 << 20).unwrap_err().kind(), ErrorKind::InvalidArg, "{doc:?}");
+        for doc in [
+            &nil[..],
+            &int_key,
+            &nested_int_key,
+            &trailing,
+            truncated,
+            &bad_utf8,
+            &[],
+            &[0xc1],
+            &deep,
+        ] {
+            assert_eq!(
+                validate(doc, 1 << 20).unwrap_err().kind(),
+                ErrorKind::InvalidArg,
+                "{doc:?}"
+            );
         }
     }
 
@@ -205,7 +227,10 @@ mod tests {
         let doc = encode_bin(&[7; 100]);
         assert_eq!(doc.len(), bin_encoded_len(100));
         validate(&doc, doc.len()).unwrap();
-        assert_eq!(validate(&doc, doc.len() - 1).unwrap_err().kind(), ErrorKind::TooLarge);
+        assert_eq!(
+            validate(&doc, doc.len() - 1).unwrap_err().kind(),
+            ErrorKind::TooLarge
+        );
     }
 
     #[test]
@@ -216,7 +241,10 @@ mod tests {
             assert_eq!(doc.len(), bin_encoded_len(len));
             assert_eq!(decode_bin(&doc).unwrap(), &raw[..]);
         }
-        assert_eq!(decode_bin(&encode_str("x")).unwrap_err().kind(), ErrorKind::Type);
+        assert_eq!(
+            decode_bin(&encode_str("x")).unwrap_err().kind(),
+            ErrorKind::Type
+        );
     }
 
     #[test]
@@ -230,12 +258,18 @@ mod tests {
         assert_eq!(entries[0].0, "a");
         assert_eq!(encode_map(entries.iter().copied()), doc);
         let keys = encode_keys(["a", "b"].into_iter());
-        assert_eq!(keys, enc(&Value::Array(vec![Value::from("a"), Value::from("b")])));
+        assert_eq!(
+            keys,
+            enc(&Value::Array(vec![Value::from("a"), Value::from("b")]))
+        );
 
         let nil_value = enc(&Value::Map(vec![(Value::from("a"), Value::Nil)]));
         assert!(split_map(&nil_value, 1 << 20).is_err());
         assert!(split_map(&enc(&Value::from(1)), 1 << 20).is_err());
-        let big = enc(&Value::Map(vec![(Value::from("a"), Value::Binary(vec![0; 64]))]));
+        let big = enc(&Value::Map(vec![(
+            Value::from("a"),
+            Value::Binary(vec![0; 64]),
+        )]));
         assert_eq!(split_map(&big, 32).unwrap_err().kind(), ErrorKind::TooLarge);
     }
 }

@@ -1,0 +1,244 @@
+//! `ss_store_*`: one session's key-value operations.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use super::args;
+use super::boundary::call;
+use super::bytes::ss_bytes;
+use super::factory::ss_factory;
+use super::handles::{FACTORIES, STORES};
+use super::status::ss_status;
+use crate::error::Result;
+use crate::value;
+use crate::Store;
+
+/// An opaque store handle; 0 is never valid.
+pub type ss_store = u64;
+
+fn lookup(handle: ss_store) -> Result<Arc<Store>> {
+    STORES.get(handle)
+}
+
+/// Opens a store on session `sid` (`sid_len` bytes of `[A-Za-z0-9._~:-]`, 1 to 128) through
+/// `factory`. A session that already has data is attached to (another handle, another node,
+/// a reconnect); otherwise a new, empty session starts. On success `*out` is the new handle,
+/// to be released once with `ss_store_release`.
+#[no_mangle]
+pub extern "C" fn ss_store_open(
+    factory: ss_factory,
+    sid: *const c_char,
+    sid_len: usize,
+    out: *mut ss_store,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable handle per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        // SAFETY: `sid` points to `sid_len` readable bytes per the header's contract.
+        let sid = unsafe { args::bytes(sid.cast(), sid_len, "sid") }?;
+        let store = FACTORIES.get(factory)?.create_store(sid)?;
+        *out = STORES.insert(Arc::new(store));
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Stores the raw bytes `val` (`val_len` bytes; NULL is `SS_ERR_NULL_ARG` even for 0 bytes)
+/// under `key` (`key_len` bytes of UTF-8, at most 1024) as MessagePack `bin`.
+/// `SS_ERR_TOO_LARGE` when the encoded value passes `max_value_bytes`.
+#[no_mangle]
+pub extern "C" fn ss_store_set(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    val: *const u8,
+    val_len: usize,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        // SAFETY: `val` points to `val_len` readable bytes per the header's contract.
+        let val = unsafe { args::bytes(val, val_len, "val") }?;
+        lookup(store)?.set_bytes(key, val)?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Reads the raw bytes of `key` into `*out` (free it with `ss_bytes_free`).
+/// `SS_NOT_FOUND` when the key has no value; `SS_ERR_TYPE` when its value is not MessagePack
+/// `bin` (read it with `ss_store_get_msgpack`).
+#[no_mangle]
+pub extern "C" fn ss_store_get(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut ss_bytes,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable ss_bytes per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        let read = lookup(store)?.get_with(key, |doc| {
+            value::decode_bin(doc).and_then(ss_bytes::copy_from)
+        })?;
+        Ok(match read {
+            Some(bytes) => {
+                *out = bytes?;
+                ss_status::SS_OK
+            }
+            None => ss_status::SS_NOT_FOUND,
+        })
+    })
+}
+
+/// Stores the MessagePack document `doc` (`doc_len` bytes) under `key`. The document must be
+/// one whole value: not a top-level nil, map keys of type str, at most 128 levels deep;
+/// otherwise `SS_ERR_INVALID_ARG`. `SS_ERR_TOO_LARGE` past `max_value_bytes`.
+#[no_mangle]
+pub extern "C" fn ss_store_set_msgpack(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    doc: *const u8,
+    doc_len: usize,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        // SAFETY: `doc` points to `doc_len` readable bytes per the header's contract.
+        let doc = unsafe { args::bytes(doc, doc_len, "doc") }?;
+        lookup(store)?.set(key, doc)?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Reads the value of `key` as its MessagePack document into `*out` (free it with
+/// `ss_bytes_free`). `SS_NOT_FOUND` when the key has no value.
+#[no_mangle]
+pub extern "C" fn ss_store_get_msgpack(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut ss_bytes,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable ss_bytes per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        Ok(match lookup(store)?.get_with(key, ss_bytes::copy_from)? {
+            Some(bytes) => {
+                *out = bytes?;
+                ss_status::SS_OK
+            }
+            None => ss_status::SS_NOT_FOUND,
+        })
+    })
+}
+
+/// Sets `*out` to whether `key` has a value.
+#[no_mangle]
+pub extern "C" fn ss_store_has(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut bool,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable bool per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        *out = lookup(store)?.has(key)?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Deletes `key`. When `existed` is not NULL it is set to whether the key had a value.
+#[no_mangle]
+pub extern "C" fn ss_store_del(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    existed: *mut bool,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `existed` is NULL or points to a writable bool per the header's contract.
+        let existed = unsafe { args::optional_out(existed) };
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        let had = lookup(store)?.del(key)?;
+        if let Some(existed) = existed {
+            *existed = had;
+        }
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Sets `*out` to how many keys the session holds.
+#[no_mangle]
+pub extern "C" fn ss_store_len(store: ss_store, out: *mut usize) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable size_t per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        *out = lookup(store)?.len()?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Sets `*out` to every key, as a MessagePack array of str (free it with `ss_bytes_free`).
+#[no_mangle]
+pub extern "C" fn ss_store_keys(store: ss_store, out: *mut ss_bytes) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable ss_bytes per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        *out = ss_bytes::copy_from(&lookup(store)?.keys_encoded()?)?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Sets `*out` to every key and value, as a MessagePack map of str to value documents
+/// (free it with `ss_bytes_free`).
+#[no_mangle]
+pub extern "C" fn ss_store_get_all(store: ss_store, out: *mut ss_bytes) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable ss_bytes per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        *out = ss_bytes::copy_from(&lookup(store)?.get_all_encoded()?)?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Stores every entry of the MessagePack map `map_doc` (`len` bytes, str keys), all or
+/// nothing: when any key or value is invalid or too large, nothing is stored.
+#[no_mangle]
+pub extern "C" fn ss_store_set_many(store: ss_store, map_doc: *const u8, len: usize) -> ss_status {
+    call(|| {
+        // SAFETY: `map_doc` points to `len` readable bytes per the header's contract.
+        let map_doc = unsafe { args::bytes(map_doc, len, "map_doc") }?;
+        lookup(store)?.set_many_encoded(map_doc)?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Deletes all of the session's data everywhere. Every handle on the session in this
+/// factory (this one included) then answers `SS_ERR_DESTROYED` until released; a later
+/// `ss_store_open` of the same id starts a new, empty session. Destroying an already
+/// destroyed session is `SS_OK`. The handle itself must still be released.
+#[no_mangle]
+pub extern "C" fn ss_store_destroy(store: ss_store) -> ss_status {
+    call(|| {
+        lookup(store)?.destroy()?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Frees the handle; the session's data stays. A released handle answers
+/// `SS_ERR_INVALID_HANDLE` to every later call, a second release included.
+#[no_mangle]
+pub extern "C" fn ss_store_release(store: ss_store) -> ss_status {
+    call(|| {
+        STORES.remove(store)?;
+        Ok(ss_status::SS_OK)
+    })
+}
