@@ -1,0 +1,50 @@
+//! JNI glue between the sessionstore core and its Java binding (`io.sessionstore`).
+//!
+//! "The bridging layer is not API": every function here is a static native method of the
+//! package-private class `io.sessionstore.Native`, and the public Java classes sit on top.
+//!
+//! - Every export runs its body inside [`runner::run`], which catches panics and turns every
+//!   error into the Java exception of its kind (the one mapping is [`runner::exception_class`]).
+//!   `tests::every_export_enters_the_runner` fails when an export forgets it.
+//! - Java objects hold `long` handles that index the registries of [`handles`], so a stale,
+//!   released or forged handle throws instead of touching freed memory.
+//! - Values cross as MessagePack documents in `byte[]`; the core validates every one of them.
+
+mod args;
+mod exports;
+mod handles;
+mod runner;
+
+#[cfg(test)]
+mod tests {
+    /// rustls-ffi once shipped an export without its panic boundary (their issue #286): every
+    /// `extern "system"` function here must start by entering the runner.
+    #[test]
+    fn every_export_enters_the_runner() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/exports");
+        let mut exports = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            let mut rest = source.as_str();
+            while let Some(at) = rest.find("pub extern \"system\" fn ") {
+                rest = &rest[at..];
+                let name: String = rest[23..].chars().take_while(|c| *c != '<').collect();
+                assert!(
+                    name.starts_with("Java_io_sessionstore_Native_"),
+                    "{name} is not a method of io.sessionstore.Native"
+                );
+                let body_start = rest.find(" {\n").unwrap() + 3;
+                let first_line = rest[body_start..].lines().next().unwrap().trim();
+                assert!(
+                    first_line.starts_with("run(env, "),
+                    "{} `{name}` does not start with the runner",
+                    path.display()
+                );
+                exports += 1;
+                rest = &rest[body_start..];
+            }
+        }
+        assert_eq!(exports, 20, "every native method of io.sessionstore.Native");
+    }
+}
