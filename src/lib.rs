@@ -25,6 +25,7 @@ pub mod error;
 mod factory;
 #[cfg(feature = "capi")]
 pub mod ffi;
+pub mod handles;
 pub mod memory;
 pub mod names;
 pub mod value;

@@ -31,7 +31,10 @@ fn every_operation() {
     s.set_bytes("token", b"\x00\x01raw").unwrap();
     s.set("", &value::encode_str("empty key")).unwrap();
     assert_eq!(s.get("userId").unwrap(), Some(int(42)));
-    assert_eq!(s.get_bytes("token").unwrap().as_deref(), Some(&b"\x00\x01raw"[..]));
+    assert_eq!(
+        s.get_bytes("token").unwrap().as_deref(),
+        Some(&b"\x00\x01raw"[..])
+    );
     assert_eq!(s.get_bytes("userId").unwrap_err().kind(), ErrorKind::Type);
     assert!(s.has("token").unwrap());
     assert_eq!(s.len().unwrap(), 3);
@@ -68,9 +71,15 @@ fn bad_input_changes_nothing() {
         (s.set(&long_key, &int(1)), ErrorKind::InvalidArg),
         (s.set("k", &[0xc0]), ErrorKind::InvalidArg),
         (s.set("k", &[0xa5, b'a']), ErrorKind::InvalidArg),
-        (s.set("k", &value::encode_bin(&[0; 63])), ErrorKind::TooLarge),
+        (
+            s.set("k", &value::encode_bin(&[0; 63])),
+            ErrorKind::TooLarge,
+        ),
         (s.set_bytes("k", &[0; 63]), ErrorKind::TooLarge),
-        (s.set_many(&[("a", &int(1)), ("b", &[0xc0])]), ErrorKind::InvalidArg),
+        (
+            s.set_many(&[("a", &int(1)), ("b", &[0xc0])]),
+            ErrorKind::InvalidArg,
+        ),
     ];
     for (result, kind) in cases {
         assert_eq!(result.unwrap_err().kind(), kind);
@@ -78,8 +87,14 @@ fn bad_input_changes_nothing() {
     assert_eq!(s.keys().unwrap(), ["k"]);
     assert_eq!(s.get("k").unwrap(), Some(int(1)));
     for sid in ["", "a b", "ü", &"x".repeat(129)] {
-        assert_eq!(f.create_store(sid).unwrap_err().kind(), ErrorKind::InvalidArg);
-        assert_eq!(f.destroy_session(sid).unwrap_err().kind(), ErrorKind::InvalidArg);
+        assert_eq!(
+            f.create_store(sid).unwrap_err().kind(),
+            ErrorKind::InvalidArg
+        );
+        assert_eq!(
+            f.destroy_session(sid).unwrap_err().kind(),
+            ErrorKind::InvalidArg
+        );
     }
 }
 
@@ -102,7 +117,10 @@ fn set_many_is_all_or_nothing() {
     bad.extend(int(3));
     rmp::encode::write_str(&mut bad, "d").unwrap();
     bad.push(0xc0); // nil value: invalid
-    assert_eq!(s.set_many_encoded(&bad).unwrap_err().kind(), ErrorKind::InvalidArg);
+    assert_eq!(
+        s.set_many_encoded(&bad).unwrap_err().kind(),
+        ErrorKind::InvalidArg
+    );
     assert!(!s.has("c").unwrap());
     assert_eq!(s.get_all_encoded().unwrap().len(), {
         let all = s.get_all().unwrap();
@@ -121,7 +139,10 @@ fn handles_of_one_session_share_data_and_sessions_are_isolated() {
     assert_eq!(b.get("k").unwrap(), None);
     drop(a);
     // Releasing a handle keeps the data.
-    assert_eq!(f.create_store("alice").unwrap().get("k").unwrap(), Some(int(1)));
+    assert_eq!(
+        f.create_store("alice").unwrap().get("k").unwrap(),
+        Some(int(1))
+    );
 }
 
 #[test]
@@ -134,13 +155,19 @@ fn destroy_invalidates_every_handle_and_a_new_session_starts_empty() {
     assert!(a.is_destroyed());
     for store in [&a, &b] {
         assert_eq!(store.get("k").unwrap_err().kind(), ErrorKind::Destroyed);
-        assert_eq!(store.set("k", &int(2)).unwrap_err().kind(), ErrorKind::Destroyed);
+        assert_eq!(
+            store.set("k", &int(2)).unwrap_err().kind(),
+            ErrorKind::Destroyed
+        );
         assert_eq!(store.has("k").unwrap_err().kind(), ErrorKind::Destroyed);
         assert_eq!(store.del("k").unwrap_err().kind(), ErrorKind::Destroyed);
         assert_eq!(store.len().unwrap_err().kind(), ErrorKind::Destroyed);
         assert_eq!(store.keys().unwrap_err().kind(), ErrorKind::Destroyed);
         assert_eq!(store.get_all().unwrap_err().kind(), ErrorKind::Destroyed);
-        assert_eq!(store.set_many(&[("x", &int(1))]).unwrap_err().kind(), ErrorKind::Destroyed);
+        assert_eq!(
+            store.set_many(&[("x", &int(1))]).unwrap_err().kind(),
+            ErrorKind::Destroyed
+        );
         store.destroy().unwrap(); // idempotent
     }
     assert!(b.is_destroyed());
@@ -148,7 +175,10 @@ fn destroy_invalidates_every_handle_and_a_new_session_starts_empty() {
     assert_eq!(fresh.len().unwrap(), 0);
     fresh.set("k", &int(3)).unwrap();
     // The old handles never see (or resurrect into) the new session.
-    assert_eq!(b.set("k", &int(4)).unwrap_err().kind(), ErrorKind::Destroyed);
+    assert_eq!(
+        b.set("k", &int(4)).unwrap_err().kind(),
+        ErrorKind::Destroyed
+    );
     assert_eq!(fresh.get("k").unwrap(), Some(int(3)));
 
     f.destroy_session("sid").unwrap();
@@ -167,7 +197,10 @@ fn close_answers_closed_and_drops_data() {
     assert_eq!(s.get("k").unwrap_err().kind(), ErrorKind::Closed);
     assert_eq!(s.destroy().unwrap_err().kind(), ErrorKind::Closed);
     assert_eq!(f.create_store("sid").unwrap_err().kind(), ErrorKind::Closed);
-    assert_eq!(f.destroy_session("sid").unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(
+        f.destroy_session("sid").unwrap_err().kind(),
+        ErrorKind::Closed
+    );
 }
 
 #[test]
@@ -177,13 +210,24 @@ fn lease_reclaims_idle_sessions_and_keeps_held_ones() {
     held.set("k", &int(1)).unwrap();
     f.create_store("idle").unwrap().set("k", &int(1)).unwrap(); // released at once
     thread::sleep(Duration::from_millis(200));
-    assert_eq!(held.get("k").unwrap(), Some(int(1)), "a held session is never reclaimed");
-    assert_eq!(f.create_store("idle").unwrap().len().unwrap(), 0, "an idle one is");
+    assert_eq!(
+        held.get("k").unwrap(),
+        Some(int(1)),
+        "a held session is never reclaimed"
+    );
+    assert_eq!(
+        f.create_store("idle").unwrap().len().unwrap(),
+        0,
+        "an idle one is"
+    );
     // Releasing the last handle starts the lease; reattaching within it keeps the data
     // (a long lease here, so a slow machine cannot turn this into a reclaim).
     let f = StoreFactory::open("memory://?ttl_ms=600000").unwrap();
     f.create_store("sid").unwrap().set("k", &int(1)).unwrap();
-    assert_eq!(f.create_store("sid").unwrap().get("k").unwrap(), Some(int(1)));
+    assert_eq!(
+        f.create_store("sid").unwrap().get("k").unwrap(),
+        Some(int(1))
+    );
 }
 
 #[test]
@@ -191,7 +235,10 @@ fn without_a_lease_released_sessions_stay() {
     let f = factory();
     f.create_store("sid").unwrap().set("k", &int(1)).unwrap();
     thread::sleep(Duration::from_millis(50));
-    assert_eq!(f.create_store("sid").unwrap().get("k").unwrap(), Some(int(1)));
+    assert_eq!(
+        f.create_store("sid").unwrap().get("k").unwrap(),
+        Some(int(1))
+    );
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub extern "C" fn ss_factory_open(
         // SAFETY: `url` points to `url_len` readable bytes per the header's contract.
         let url = unsafe { args::bytes(url.cast(), url_len, "url") }?;
         let url = std::str::from_utf8(url).map_err(|_| Error::config("the url is not UTF-8"))?;
-        *out = FACTORIES.insert(StoreFactory::open(url)?);
+        *out = FACTORIES.insert(StoreFactory::open(url)?)?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -42,7 +42,7 @@ pub extern "C" fn ss_factory_open(
 #[no_mangle]
 pub extern "C" fn ss_factory_close(factory: ss_factory) -> ss_status {
     call(|| {
-        FACTORIES.get(factory)?.close();
+        FACTORIES.with(factory, StoreFactory::close)?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -58,7 +58,7 @@ pub extern "C" fn ss_factory_destroy_session(
     call(|| {
         // SAFETY: `sid` points to `sid_len` readable bytes per the header's contract.
         let sid = unsafe { args::bytes(sid.cast(), sid_len, "sid") }?;
-        FACTORIES.get(factory)?.destroy_session(sid)?;
+        FACTORIES.with(factory, |f| f.destroy_session(sid))??;
         Ok(ss_status::SS_OK)
     })
 }

@@ -1,7 +1,6 @@
 //! `ss_store_*`: one session's key-value operations.
 
 use std::ffi::c_char;
-use std::sync::Arc;
 
 use super::args;
 use super::boundary::call;
@@ -16,8 +15,9 @@ use crate::Store;
 /// An opaque store handle; 0 is never valid.
 pub type ss_store = u64;
 
-fn lookup(handle: ss_store) -> Result<Arc<Store>> {
-    STORES.get(handle)
+/// Runs `op` on the store of `handle`.
+fn with_store<R>(handle: ss_store, op: impl FnOnce(&Store) -> Result<R>) -> Result<R> {
+    STORES.with(handle, op)?
 }
 
 /// Opens a store on session `sid` (`sid_len` bytes of `[A-Za-z0-9._~:-]`, 1 to 128) through
@@ -36,8 +36,8 @@ pub extern "C" fn ss_store_open(
         let out = unsafe { args::out(out, "out") }?;
         // SAFETY: `sid` points to `sid_len` readable bytes per the header's contract.
         let sid = unsafe { args::bytes(sid.cast(), sid_len, "sid") }?;
-        let store = FACTORIES.get(factory)?.create_store(sid)?;
-        *out = STORES.insert(Arc::new(store));
+        let store = FACTORIES.with(factory, |f| f.create_store(sid))??;
+        *out = STORES.insert(store)?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -58,7 +58,7 @@ pub extern "C" fn ss_store_set(
         let key = unsafe { args::key(key, key_len) }?;
         // SAFETY: `val` points to `val_len` readable bytes per the header's contract.
         let val = unsafe { args::bytes(val, val_len, "val") }?;
-        lookup(store)?.set_bytes(key, val)?;
+        with_store(store, |s| s.set_bytes(key, val))?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -78,8 +78,10 @@ pub extern "C" fn ss_store_get(
         let out = unsafe { args::out(out, "out") }?;
         // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
         let key = unsafe { args::key(key, key_len) }?;
-        let read = lookup(store)?.get_with(key, |doc| {
-            value::decode_bin(doc).and_then(ss_bytes::copy_from)
+        let read = with_store(store, |s| {
+            s.get_with(key, |doc| {
+                value::decode_bin(doc).and_then(ss_bytes::copy_from)
+            })
         })?;
         Ok(match read {
             Some(bytes) => {
@@ -107,7 +109,7 @@ pub extern "C" fn ss_store_set_msgpack(
         let key = unsafe { args::key(key, key_len) }?;
         // SAFETY: `doc` points to `doc_len` readable bytes per the header's contract.
         let doc = unsafe { args::bytes(doc, doc_len, "doc") }?;
-        lookup(store)?.set(key, doc)?;
+        with_store(store, |s| s.set(key, doc))?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -126,13 +128,15 @@ pub extern "C" fn ss_store_get_msgpack(
         let out = unsafe { args::out(out, "out") }?;
         // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
         let key = unsafe { args::key(key, key_len) }?;
-        Ok(match lookup(store)?.get_with(key, ss_bytes::copy_from)? {
-            Some(bytes) => {
-                *out = bytes?;
-                ss_status::SS_OK
-            }
-            None => ss_status::SS_NOT_FOUND,
-        })
+        Ok(
+            match with_store(store, |s| s.get_with(key, ss_bytes::copy_from))? {
+                Some(bytes) => {
+                    *out = bytes?;
+                    ss_status::SS_OK
+                }
+                None => ss_status::SS_NOT_FOUND,
+            },
+        )
     })
 }
 
@@ -149,7 +153,7 @@ pub extern "C" fn ss_store_has(
         let out = unsafe { args::out(out, "out") }?;
         // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
         let key = unsafe { args::key(key, key_len) }?;
-        *out = lookup(store)?.has(key)?;
+        *out = with_store(store, |s| s.has(key))?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -167,7 +171,7 @@ pub extern "C" fn ss_store_del(
         let existed = unsafe { args::optional_out(existed) };
         // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
         let key = unsafe { args::key(key, key_len) }?;
-        let had = lookup(store)?.del(key)?;
+        let had = with_store(store, |s| s.del(key))?;
         if let Some(existed) = existed {
             *existed = had;
         }
@@ -181,7 +185,7 @@ pub extern "C" fn ss_store_len(store: ss_store, out: *mut usize) -> ss_status {
     call(|| {
         // SAFETY: `out` points to a writable size_t per the header's contract.
         let out = unsafe { args::out(out, "out") }?;
-        *out = lookup(store)?.len()?;
+        *out = with_store(store, Store::len)?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -192,7 +196,7 @@ pub extern "C" fn ss_store_keys(store: ss_store, out: *mut ss_bytes) -> ss_statu
     call(|| {
         // SAFETY: `out` points to a writable ss_bytes per the header's contract.
         let out = unsafe { args::out(out, "out") }?;
-        *out = ss_bytes::copy_from(&lookup(store)?.keys_encoded()?)?;
+        *out = ss_bytes::copy_from(&with_store(store, Store::keys_encoded)?)?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -204,7 +208,7 @@ pub extern "C" fn ss_store_get_all(store: ss_store, out: *mut ss_bytes) -> ss_st
     call(|| {
         // SAFETY: `out` points to a writable ss_bytes per the header's contract.
         let out = unsafe { args::out(out, "out") }?;
-        *out = ss_bytes::copy_from(&lookup(store)?.get_all_encoded()?)?;
+        *out = ss_bytes::copy_from(&with_store(store, Store::get_all_encoded)?)?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -216,7 +220,7 @@ pub extern "C" fn ss_store_set_many(store: ss_store, map_doc: *const u8, len: us
     call(|| {
         // SAFETY: `map_doc` points to `len` readable bytes per the header's contract.
         let map_doc = unsafe { args::bytes(map_doc, len, "map_doc") }?;
-        lookup(store)?.set_many_encoded(map_doc)?;
+        with_store(store, |s| s.set_many_encoded(map_doc))?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -228,7 +232,7 @@ pub extern "C" fn ss_store_set_many(store: ss_store, map_doc: *const u8, len: us
 #[no_mangle]
 pub extern "C" fn ss_store_destroy(store: ss_store) -> ss_status {
     call(|| {
-        lookup(store)?.destroy()?;
+        with_store(store, Store::destroy)?;
         Ok(ss_status::SS_OK)
     })
 }
