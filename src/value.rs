@@ -12,6 +12,12 @@ use crate::error::{Error, ErrorKind, Result};
 /// so a bound keeps a hostile document from exhausting a stack.
 pub const MAX_DEPTH: usize = 128;
 
+/// The bound handed to the `rmpv` reader, which counts a level for every value and one more
+/// for every array, map, str, bin and ext body it enters: `MAX_DEPTH` nested containers
+/// around an ext need `2 * MAX_DEPTH + 3` of its levels. It only keeps the reader's recursion
+/// bounded; [`check_nested`] enforces `MAX_DEPTH` in nested containers, as documented.
+const READ_DEPTH: usize = 2 * MAX_DEPTH + 4;
+
 /// Checks that `doc` is one valid value of at most `max_len` bytes.
 pub fn validate(doc: &[u8], max_len: usize) -> Result<()> {
     check_size(doc.len(), max_len)?;
@@ -39,7 +45,7 @@ pub fn check_size(len: usize, max_len: usize) -> Result<()> {
 /// Reads one document from the front of `doc`, returning it and what follows.
 fn read_one(doc: &[u8]) -> Result<(Value, &[u8])> {
     let mut cursor = doc;
-    let value = rmpv::decode::read_value_with_max_depth(&mut cursor, MAX_DEPTH)
+    let value = rmpv::decode::read_value_with_max_depth(&mut cursor, READ_DEPTH)
         .map_err(|e| Error::invalid(format!("not a valid MessagePack document: {e}")))?;
     Ok((value, cursor))
 }
@@ -48,12 +54,18 @@ fn check_value(value: &Value) -> Result<()> {
     if value.is_nil() {
         return Err(Error::invalid("a value is never a top-level nil"));
     }
-    check_nested(value)
+    check_nested(value, 0)
 }
 
-fn check_nested(value: &Value) -> Result<()> {
+/// Checks a value that `depth` arrays and maps enclose.
+fn check_nested(value: &Value, depth: usize) -> Result<()> {
+    if (value.is_array() || value.is_map()) && depth >= MAX_DEPTH {
+        return Err(Error::invalid(format!(
+            "the value nests arrays and maps more than {MAX_DEPTH} deep"
+        )));
+    }
     match value {
-        Value::Array(items) => items.iter().try_for_each(check_nested),
+        Value::Array(items) => items.iter().try_for_each(|v| check_nested(v, depth + 1)),
         Value::Map(entries) => entries.iter().try_for_each(|(k, v)| {
             if !k.is_str() {
                 return Err(Error::invalid(
@@ -63,7 +75,7 @@ fn check_nested(value: &Value) -> Result<()> {
             if k.as_str().is_none() {
                 return Err(Error::invalid("a map key is not valid UTF-8"));
             }
-            check_nested(v)
+            check_nested(v, depth + 1)
         }),
         Value::String(s) if s.as_str().is_none() => {
             Err(Error::invalid("a MessagePack str is not valid UTF-8"))
@@ -220,6 +232,35 @@ mod tests {
                 "{doc:?}"
             );
         }
+    }
+
+    #[test]
+    fn depth_limit_counts_nested_containers() {
+        // MAX_DEPTH arrays (or maps) around any leaf pass, whatever the leaf costs the reader.
+        for leaf in [&[0x01u8][..], &[0xa1, b's'], &[0xd4, 74, 0], &[0xc4, 1, 7]] {
+            let mut doc = vec![0x91u8; MAX_DEPTH];
+            doc.extend_from_slice(leaf);
+            validate(&doc, 1 << 20).unwrap();
+            let mut doc = vec![0x91u8; MAX_DEPTH + 1];
+            doc.extend_from_slice(leaf);
+            assert_eq!(
+                validate(&doc, 1 << 20).unwrap_err().kind(),
+                ErrorKind::InvalidArg
+            );
+        }
+        let mut maps = Vec::new();
+        for _ in 0..MAX_DEPTH {
+            maps.extend_from_slice(&[0x81, 0xa1, b'k']);
+        }
+        maps.push(0x90);
+        assert!(validate(&maps, 1 << 20).is_err());
+        maps.pop();
+        maps.push(0x01);
+        validate(&maps, 1 << 20).unwrap();
+        // Far deeper than the reader's bound: rejected without exhausting the stack.
+        let mut abyss = vec![0x91u8; 100_000];
+        abyss.push(0x01);
+        assert!(validate(&abyss, 1 << 20).is_err());
     }
 
     #[test]
