@@ -1,0 +1,57 @@
+package io.sessionstore;
+
+/**
+ * The native methods of the JNI library: the bridging layer, not API. Every method here runs
+ * through one runner on the Rust side that catches panics and throws the exception of the
+ * error's kind; a stale or forged handle throws instead of crashing. The public classes check
+ * their arguments and state first, so these exceptions are the last line, not the first.
+ */
+final class Native {
+    static {
+        NativeLibrary.load();
+    }
+
+    private Native() {}
+
+    static native long factoryOpen(String url);
+
+    static native void factoryClose(long factory);
+
+    static native byte[] factoryDescribe(long factory);
+
+    static native void factoryDestroySession(long factory, String sessionId);
+
+    static native long storeOpen(long factory, String sessionId);
+
+    static native void storeSet(long store, byte[] key, byte[] document);
+
+    static native byte[] storeGet(long store, byte[] key);
+
+    static native boolean storeHas(long store, byte[] key);
+
+    static native boolean storeDel(long store, byte[] key);
+
+    static native int storeSize(long store);
+
+    static native byte[] storeKeys(long store);
+
+    static native byte[] storeGetAll(long store);
+
+    static native void storeSetAll(long store, byte[] mapDocument);
+
+    static native void storeDestroy(long store);
+
+    static native boolean storeIsDestroyed(long store);
+
+    static native void storeRelease(long store);
+
+    static native byte[] version();
+
+    static native int maxDepth();
+
+    /** Panics on the Rust side: the suite checks that it becomes an exception. */
+    static native void selfTestPanic();
+
+    /** Fails with the core error kind of that (Rust) name: the suite checks every mapping. */
+    static native void selfTestFail(String kind);
+}

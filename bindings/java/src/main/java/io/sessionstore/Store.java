@@ -1,0 +1,287 @@
+package io.sessionstore;
+
+import java.lang.ref.Cleaner;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * One handle on one client session's key-value data, as socketio4j's
+ * {@code com.socketio4j.socketio.store.Store} ({@code set}, {@code get}, {@code has},
+ * {@code del}, {@code destroy}) plus {@code keys}, {@code size}, {@code getAll} and
+ * {@code setAll}.
+ *
+ * <p>Values are the portable types of API.md §3, which every language reads: {@code String},
+ * {@code Integer}, {@code Long}, {@code Short}, {@code Byte}, {@code Double}, {@code Float},
+ * {@code Boolean}, {@code Character} (read back as {@code String}), {@code byte[]},
+ * {@code List} and {@code Map<String, ?>} (insertion order kept; {@code null} allowed inside
+ * them), and {@link OpaqueValue} for other languages' own objects. Each integer type reads back
+ * as itself; an int another language wrote reads as {@code Integer} when it fits, else
+ * {@code Long} ({@code BigInteger} above {@code Long.MAX_VALUE}) — except that a negative int in
+ * a one-, two-byte form reads as {@code Byte}/{@code Short}: read ints as {@link Number} when
+ * other languages write them. Other {@code Serializable} objects need
+ * {@link StoreOptions#withJavaSerialization(Class[])}.
+ *
+ * <p>Keys are any string of at most 1024 bytes of UTF-8 (the empty string included).
+ *
+ * <p>Thread-safe. {@link #close()} releases the handle (the data stays) and is idempotent;
+ * {@link #destroy()} deletes the session's data. A store that becomes unreachable without
+ * being closed is released by a {@link Cleaner}.
+ */
+public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
+    /** Keeps the factory reachable (so its cleaner cannot close it) while a store is. */
+    private final StoreFactory factory;
+    private final String sessionId;
+    private final ValueCodec codec;
+    private final NativeHandleGuard.Handle handle;
+    private final Cleaner.Cleanable cleanable;
+
+    Store(StoreFactory factory, String sessionId, long handle, ValueCodec codec) {
+        this.factory = factory;
+        this.sessionId = sessionId;
+        this.codec = codec;
+        this.handle = new NativeHandleGuard.Handle(handle, Native::storeRelease);
+        this.cleanable = NativeHandleGuard.CLEANER.register(this, this.handle);
+    }
+
+    /**
+     * Stores a value under a key, replacing any previous one.
+     *
+     * @param key the key
+     * @param value the value: one of the portable types, an {@link OpaqueValue}, or (with Java
+     *     serialization on) an allow-listed {@code Serializable}
+     * @throws NullPointerException if {@code key} or {@code value} is null
+     * @throws IllegalArgumentException if the key is too long, the value's type is not
+     *     supported, or its encoded form is over the url's {@code max_value_bytes}
+     * @throws StoreDestroyedException if the session was destroyed
+     * @throws FactoryClosedException if the factory was closed
+     * @throws IllegalStateException if this store was closed
+     * @throws StoreBackendException if the backend failed ({@link StoreTimeoutException} if it
+     *     took too long)
+     */
+    public void set(String key, Object value) {
+        byte[] k = ValueCodec.encodeKey(key);
+        if (value == null) {
+            throw new NullPointerException("a value is never null: use del(\"" + key + "\")");
+        }
+        byte[] doc = codec.encode(value);
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            Native.storeSet(guard.nativeHandle(), k, doc);
+        }
+    }
+
+    /**
+     * The value of a key.
+     *
+     * @param <T> the type the caller expects (an unchecked cast, as in socketio4j)
+     * @param key the key
+     * @return the value, or {@code null} when the key has none
+     * @throws NullPointerException if {@code key} is null
+     * @throws IllegalArgumentException if the key is too long, or the value is a Java-serialized
+     *     object the allow-list rejects
+     * @throws StoreDestroyedException if the session was destroyed
+     * @throws FactoryClosedException if the factory was closed
+     * @throws IllegalStateException if this store was closed
+     * @throws StoreBackendException if the backend failed
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T get(String key) {
+        byte[] k = ValueCodec.encodeKey(key);
+        byte[] doc;
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            doc = Native.storeGet(guard.nativeHandle(), k);
+        }
+        return doc == null ? null : (T) codec.decode(doc);
+    }
+
+    /**
+     * Whether a key has a value.
+     *
+     * @param key the key
+     * @return true when it has one
+     * @throws NullPointerException if {@code key} is null
+     * @throws IllegalArgumentException if the key is too long
+     * @throws StoreDestroyedException if the session was destroyed
+     * @throws FactoryClosedException if the factory was closed
+     * @throws IllegalStateException if this store was closed
+     * @throws StoreBackendException if the backend failed
+     */
+    public boolean has(String key) {
+        byte[] k = ValueCodec.encodeKey(key);
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            return Native.storeHas(guard.nativeHandle(), k);
+        }
+    }
+
+    /**
+     * Deletes a key; deleting a missing key is not an error.
+     *
+     * @param key the key
+     * @return whether the key had a value
+     * @throws NullPointerException if {@code key} is null
+     * @throws IllegalArgumentException if the key is too long
+     * @throws StoreDestroyedException if the session was destroyed
+     * @throws FactoryClosedException if the factory was closed
+     * @throws IllegalStateException if this store was closed
+     * @throws StoreBackendException if the backend failed
+     */
+    public boolean del(String key) {
+        byte[] k = ValueCodec.encodeKey(key);
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            return Native.storeDel(guard.nativeHandle(), k);
+        }
+    }
+
+    /**
+     * Deletes all of the session's data everywhere (on disconnect). Every store open on the
+     * session, this one included, then throws {@link StoreDestroyedException} (except for
+     * {@code destroy} itself, a no-op, and {@link #close()}). Use
+     * {@link StoreFactory#createStore(String)} to start the session anew.
+     *
+     * @throws FactoryClosedException if the factory was closed
+     * @throws IllegalStateException if this store was closed
+     * @throws StoreBackendException if the backend failed
+     */
+    public void destroy() {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            Native.storeDestroy(guard.nativeHandle());
+        }
+    }
+
+    /**
+     * Whether this store destroyed its session or saw it destroyed.
+     *
+     * @return true once the session is known to be destroyed
+     * @throws IllegalStateException if this store was closed
+     */
+    public boolean isDestroyed() {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            return Native.storeIsDestroyed(guard.nativeHandle());
+        }
+    }
+
+    /**
+     * Every key of the session.
+     *
+     * @return an unmodifiable snapshot of the keys
+     * @throws StoreDestroyedException if the session was destroyed
+     * @throws FactoryClosedException if the factory was closed
+     * @throws IllegalStateException if this store was closed
+     * @throws StoreBackendException if the backend failed
+     */
+    public Set<String> keys() {
+        byte[] doc;
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            doc = Native.storeKeys(guard.nativeHandle());
+        }
+        return ValueCodec.decodeKeys(doc);
+    }
+
+    /**
+     * How many keys the session holds.
+     *
+     * @return the number of keys
+     * @throws StoreDestroyedException if the session was destroyed
+     * @throws FactoryClosedException if the factory was closed
+     * @throws IllegalStateException if this store was closed
+     * @throws StoreBackendException if the backend failed
+     */
+    public int size() {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            return Native.storeSize(guard.nativeHandle());
+        }
+    }
+
+    /**
+     * Every key with its value.
+     *
+     * @return a new mutable map (a snapshot)
+     * @throws IllegalArgumentException if a value is a Java-serialized object the allow-list
+     *     rejects
+     * @throws StoreDestroyedException if the session was destroyed
+     * @throws FactoryClosedException if the factory was closed
+     * @throws IllegalStateException if this store was closed
+     * @throws StoreBackendException if the backend failed
+     */
+    public Map<String, Object> getAll() {
+        byte[] doc;
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            doc = Native.storeGetAll(guard.nativeHandle());
+        }
+        return codec.decodeMap(doc);
+    }
+
+    /**
+     * Stores every entry, all or nothing: when a key or value is invalid, nothing is stored.
+     *
+     * @param entries the keys and values
+     * @throws NullPointerException if {@code entries}, a key or a value is null
+     * @throws IllegalArgumentException as {@link #set(String, Object)}, for any entry
+     * @throws StoreDestroyedException if the session was destroyed
+     * @throws FactoryClosedException if the factory was closed
+     * @throws IllegalStateException if this store was closed
+     * @throws StoreBackendException if the backend failed
+     */
+    public void setAll(Map<String, ?> entries) {
+        Objects.requireNonNull(entries, "entries");
+        byte[] doc = codec.encodeEntries(entries);
+        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            Native.storeSetAll(guard.nativeHandle(), doc);
+        }
+    }
+
+    /**
+     * The session this store is open on.
+     *
+     * @return the session id
+     */
+    public String getSessionId() {
+        return sessionId;
+    }
+
+    /**
+     * The factory that opened this store.
+     *
+     * @return the factory
+     */
+    public StoreFactory getFactory() {
+        return factory;
+    }
+
+    /**
+     * Whether {@link #close()} was called.
+     *
+     * @return true once closed
+     */
+    public boolean isClosed() {
+        return handle.get() == 0;
+    }
+
+    /**
+     * Releases the handle; the session's data stays (use {@link #destroy()} to delete it).
+     * Closing twice is a no-op.
+     */
+    @Override
+    public void close() {
+        cleanable.clean();
+    }
+
+    /**
+     * The session id and state, never a value.
+     *
+     * @return e.g. {@code Store[sessionId=6f1c…]}
+     */
+    @Override
+    public String toString() {
+        return "Store[sessionId=" + sessionId + (isClosed() ? ", closed]" : "]");
+    }
+
+    @Override
+    public long unsafeNativeHandleWithoutGuard() {
+        long h = handle.get();
+        if (h == 0) {
+            throw new IllegalStateException("the store of session " + sessionId + " is closed");
+        }
+        return h;
+    }
+}
