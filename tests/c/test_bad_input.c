@@ -453,6 +453,65 @@ static void test_bad_msgpack(void) {
     CHECK(session_len(store) == 0);
 }
 
+/* Random short documents, biased to MessagePack markers: each one is accepted (and then
+ * reads back byte for byte) or rejected with SS_ERR_INVALID_ARG; never anything else. */
+static void test_random_documents(void) {
+    static const uint8_t alphabet[] = {
+        0x00, 0x01, 0x7f, 0x80, 0x81, 0x82, 0x8f, 0x90, 0x91, 0x92, 0x9f, 0xa0, 0xa1, 0xa2,
+        0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc,
+        0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda,
+        0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff, 'k', 0x50, 0x4a, 0xed, 0xf4,
+    };
+    uint64_t rng = 0xD1CEu;
+    long accepted = 0, rejected = 0, wrong = 0;
+    for (int i = 0; i < 20000; i++) {
+        uint8_t doc[24];
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        size_t len = 1 + (size_t)(rng % sizeof doc);
+        uint64_t bits = rng;
+        for (size_t j = 0; j < len; j++) {
+            bits = bits * 6364136223846793005ull + 1442695040888963407ull;
+            doc[j] = (bits >> 60) < 11 ? alphabet[(bits >> 33) % sizeof alphabet]
+                                       : (uint8_t)(bits >> 24);
+        }
+        ss_status st = ss_store_set_msgpack(store, LIT("fuzz"), doc, len);
+        ss_status st2 = ss_store_set_many(store, doc, len);
+        if (st == SS_OK) {
+            ss_bytes b;
+            accepted++;
+            if (ss_store_get_msgpack(store, LIT("fuzz"), &b) != SS_OK || b.len != len ||
+                memcmp(b.data, doc, len) != 0) {
+                wrong++;
+            }
+            ss_bytes_free(&b);
+        } else if (st == SS_ERR_INVALID_ARG) {
+            rejected++;
+        } else {
+            wrong++;
+        }
+        if (st2 != SS_OK && st2 != SS_ERR_INVALID_ARG) {
+            wrong++;
+        }
+        if (wrong && wrong < 4) {
+            fprintf(stderr, "random document #%d -> %s / set_many %s\n", i, ss_status_name(st),
+                    ss_status_name(st2));
+        }
+        if (st2 == SS_OK) { /* a map that set_many took: start over on an empty session */
+            ss_store_destroy(store);
+            ss_store_release(store);
+            store = OPEN_STORE(factory, "bad-input");
+        }
+    }
+    CHECK(wrong == 0);
+    /* The generator reaches both sides. */
+    if (!CHECK(accepted > 100 && rejected > 100)) {
+        fprintf(stderr, "  ^ %ld accepted, %ld rejected\n", accepted, rejected);
+    }
+    EXPECT_OK(ss_store_del(store, LIT("fuzz"), NULL));
+}
+
 /* --- raw reads of non-bin values, and out-parameters on every kind of failure -------------- */
 
 static void test_type_and_zeroed_outs(void) {
@@ -624,6 +683,7 @@ int main(void) {
     test_too_large();
     test_bad_msgpack();
     test_type_and_zeroed_outs();
+    test_random_documents();
     test_config_errors();
     CHECK(session_len(store) == 0);
     EXPECT_OK(ss_store_release(store));
