@@ -25,9 +25,13 @@ import java.util.Set;
 public final class StoreOptions {
     private static final StoreOptions DEFAULTS = new StoreOptions(null);
 
-    /** Value classes every allow-list accepts: they carry no code to run when read. */
+    /**
+     * Value classes every allow-list accepts: they carry no code to run when read. Object is
+     * there for {@code Object[]}, which collections such as ArrayList check before reading their
+     * elements (each element's class is checked on its own).
+     */
     private static final Set<Class<?>> ALWAYS_ALLOWED = Set.of(
-            String.class, Boolean.class, Character.class, Number.class, Byte.class, Short.class,
+            Object.class, String.class, Boolean.class, Character.class, Number.class, Byte.class, Short.class,
             Integer.class, Long.class, Float.class, Double.class, Enum.class);
 
     private final ObjectInputFilter serialFilter;
@@ -48,7 +52,8 @@ public final class StoreOptions {
     /**
      * Turns Java serialization on, for exactly the given classes (and arrays of them). The boxed
      * primitives, {@code String}, {@code Enum} and arrays of primitives are always accepted, as
-     * fields of an allowed class need them.
+     * fields of an allowed class need them; so is {@code Object[]}, the array collections
+     * allocate before their elements are checked.
      *
      * @param allowed the classes that may be stored and read back Java-serialized; at least one
      * @return new options with serialization on

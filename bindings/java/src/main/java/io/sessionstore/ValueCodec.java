@@ -73,10 +73,26 @@ final class ValueCodec {
             throw new NullPointerException("key is null");
         }
         byte[] utf8 = key.getBytes(StandardCharsets.UTF_8);
-        if (utf8.length != key.length()) {
+        if (mayHaveReplaced(key, utf8)) {
             checkSurrogates(key, "key");
         }
         return utf8;
+    }
+
+    /**
+     * Whether the encoder may have replaced an unpaired surrogate by {@code '?'}: only when the
+     * string is not plain ASCII, or its UTF-8 holds a {@code '?'}. Plain ASCII keys skip the scan.
+     */
+    private static boolean mayHaveReplaced(String s, byte[] utf8) {
+        if (utf8.length != s.length()) {
+            return true;
+        }
+        for (byte b : utf8) {
+            if (b == '?') {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void checkSurrogates(String s, String what) {
@@ -235,7 +251,7 @@ final class ValueCodec {
 
     private static void writeString(MessagePacker p, String s) throws IOException {
         byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-        if (utf8.length != s.length()) {
+        if (mayHaveReplaced(s, utf8)) {
             checkSurrogates(s, "string");
         }
         p.packRawStringHeader(utf8.length);

@@ -1,0 +1,208 @@
+package io.sessionstore;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The JNI boundary: every error kind becomes its exception, a panic becomes an exception, and
+ * no input — null, forged, released or concurrently closed handles — crashes the JVM.
+ */
+class BoundaryTest {
+
+    @Test
+    void everyKindThrowsItsException() {
+        Object[][] kinds = {
+            {"NullArg", NullPointerException.class},
+            {"InvalidArg", IllegalArgumentException.class},
+            {"TooLarge", IllegalArgumentException.class},
+            {"Config", IllegalArgumentException.class},
+            {"Type", IllegalArgumentException.class},
+            {"InvalidHandle", IllegalStateException.class},
+            {"Destroyed", StoreDestroyedException.class},
+            {"Closed", FactoryClosedException.class},
+            {"Backend", StoreBackendException.class},
+            {"Timeout", StoreTimeoutException.class},
+            {"Internal", StoreBackendException.class},
+        };
+        for (Object[] k : kinds) {
+            RuntimeException e = assertThrows(RuntimeException.class, () -> Native.selfTestFail((String) k[0]));
+            assertEquals(k[1], e.getClass(), (String) k[0]);
+            assertEquals("self-test " + k[0], e.getMessage());
+        }
+        assertTrue(IllegalStateException.class.isAssignableFrom(StoreDestroyedException.class));
+        assertTrue(IllegalStateException.class.isAssignableFrom(FactoryClosedException.class));
+        assertTrue(StoreBackendException.class.isAssignableFrom(StoreTimeoutException.class));
+        assertThrows(IllegalArgumentException.class, () -> Native.selfTestFail("NoSuchKind"));
+        assertThrows(NullPointerException.class, () -> Native.selfTestFail(null));
+    }
+
+    @Test
+    void aPanicBecomesAnExceptionAndTheLibraryGoesOn() {
+        for (int i = 0; i < 3; i++) {
+            StoreBackendException e = assertThrows(StoreBackendException.class, Native::selfTestPanic);
+            assertTrue(e.getMessage().contains("self-test panic"), e.getMessage());
+        }
+        try (StoreFactory f = StoreFactory.open("memory://"); Store s = f.createStore("after-panic")) {
+            s.set("k", 1);
+            assertEquals(1, (Integer) s.get("k"));
+        }
+    }
+
+    @Test
+    void nullArgumentsToTheNativeLayer() {
+        try (StoreFactory f = StoreFactory.open("memory://"); Store s = f.createStore("nulls")) {
+            long fh = f.unsafeNativeHandleWithoutGuard();
+            long sh = s.unsafeNativeHandleWithoutGuard();
+            byte[] key = ValueCodec.encodeKey("k");
+            assertThrows(NullPointerException.class, () -> Native.factoryOpen(null));
+            assertThrows(NullPointerException.class, () -> Native.storeOpen(fh, null));
+            assertThrows(NullPointerException.class, () -> Native.factoryDestroySession(fh, null));
+            assertThrows(NullPointerException.class, () -> Native.storeSet(sh, null, new byte[] {1}));
+            assertThrows(NullPointerException.class, () -> Native.storeSet(sh, key, null));
+            assertThrows(NullPointerException.class, () -> Native.storeGet(sh, null));
+            assertThrows(NullPointerException.class, () -> Native.storeHas(sh, null));
+            assertThrows(NullPointerException.class, () -> Native.storeDel(sh, null));
+            assertThrows(NullPointerException.class, () -> Native.storeSetAll(sh, null));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, new byte[] {(byte) 0xff}, new byte[] {1}));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSetAll(sh, new byte[] {1}));
+            assertFalse(s.has("k"));
+        }
+    }
+
+    @Test
+    void forgedAndStaleHandles() {
+        long[] forged = {0, 1, -1, Long.MAX_VALUE, Long.MIN_VALUE, 0x5E00_0000_0000_0001L, 0x5F00_0000_0000_0001L};
+        byte[] key = ValueCodec.encodeKey("k");
+        for (long h : forged) {
+            assertThrows(IllegalStateException.class, () -> Native.storeGet(h, key));
+            assertThrows(IllegalStateException.class, () -> Native.storeSet(h, key, new byte[] {1}));
+            assertThrows(IllegalStateException.class, () -> Native.storeSize(h));
+            assertThrows(IllegalStateException.class, () -> Native.storeRelease(h));
+            assertThrows(FactoryClosedException.class, () -> Native.storeOpen(h, "sid"));
+            assertThrows(FactoryClosedException.class, () -> Native.factoryClose(h));
+        }
+        StoreFactory f = StoreFactory.open("memory://");
+        Store s = f.createStore("stale");
+        long fh = f.unsafeNativeHandleWithoutGuard();
+        long sh = s.unsafeNativeHandleWithoutGuard();
+        // A store handle is not a factory handle, and the other way round.
+        assertThrows(FactoryClosedException.class, () -> Native.storeOpen(sh, "sid"));
+        assertThrows(IllegalStateException.class, () -> Native.storeGet(fh, key));
+        s.close();
+        assertThrows(IllegalStateException.class, () -> Native.storeGet(sh, key), "released");
+        f.close();
+        assertThrows(FactoryClosedException.class, () -> Native.storeOpen(fh, "sid"), "closed");
+    }
+
+    @Test
+    void handlesAfterCloseDestroyAndRelease() {
+        StoreFactory f = StoreFactory.open("memory://");
+        Store s = f.createStore("lifecycle");
+        s.set("k", 1);
+        s.close();
+        assertTrue(s.isClosed());
+        assertDoesNotThrow(s::close);
+        for (Runnable op : List.<Runnable>of(() -> s.get("k"), () -> s.set("k", 2), () -> s.has("k"), () -> s.del("k"),
+                s::destroy, s::keys, s::size, s::getAll, () -> s.setAll(Map.of("a", 1)), s::isDestroyed)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, op::run);
+            assertEquals(IllegalStateException.class, e.getClass());
+        }
+        try (Store again = f.createStore("lifecycle")) {
+            assertEquals(1, (Integer) again.get("k"), "release keeps the data");
+        }
+        f.close();
+        assertDoesNotThrow(f::close);
+        assertDoesNotThrow(s::close);
+    }
+
+    /** Closing a store or its factory while other threads use it: exceptions, never a crash. */
+    @Test
+    void concurrentCloseVersusUse() throws InterruptedException {
+        for (int round = 0; round < 20; round++) {
+            StoreFactory f = StoreFactory.open("memory://");
+            Store s = f.createStore("race");
+            int threads = 4;
+            CountDownLatch started = new CountDownLatch(threads);
+            ConcurrentLinkedQueue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
+            AtomicLong ok = new AtomicLong();
+            Thread[] workers = new Thread[threads];
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                workers[t] = new Thread(() -> {
+                    started.countDown();
+                    for (int i = 0; i < 2000; i++) {
+                        try {
+                            switch ((id + i) % 5) {
+                                case 0: s.set("k" + (i % 10), i); break;
+                                case 1: s.get("k" + (i % 10)); break;
+                                case 2: s.getAll(); break;
+                                case 3: f.createStore("other" + id).close(); break;
+                                default: s.del("k" + (i % 10)); break;
+                            }
+                            ok.incrementAndGet();
+                        } catch (IllegalStateException expected) {
+                            // closed store, closed factory or destroyed session
+                        } catch (Throwable other) {
+                            unexpected.add(other);
+                        }
+                    }
+                });
+                workers[t].start();
+            }
+            started.await();
+            if (round % 3 == 0) {
+                s.close();
+            } else if (round % 3 == 1) {
+                f.close();
+            } else {
+                s.destroy();
+            }
+            for (Thread w : workers) {
+                w.join();
+            }
+            assertTrue(unexpected.isEmpty(), () -> "unexpected: " + unexpected);
+            s.close();
+            f.close();
+        }
+    }
+
+    @Test
+    void aForgottenStoreIsReleasedByTheCleaner() throws InterruptedException {
+        try (StoreFactory f = StoreFactory.open("memory://")) {
+            long[] handle = new long[1];
+            Runnable open = () -> {
+                Store s = f.createStore("forgotten");
+                s.set("k", 1);
+                handle[0] = s.unsafeNativeHandleWithoutGuard();
+            };
+            open.run();
+            byte[] key = ValueCodec.encodeKey("k");
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            boolean released = false;
+            while (!released && System.nanoTime() < deadline) {
+                System.gc();
+                Thread.sleep(20);
+                try {
+                    Native.storeGet(handle[0], key);
+                } catch (IllegalStateException e) {
+                    released = true;
+                }
+            }
+            assertTrue(released, "the cleaner released the forgotten handle");
+            try (Store again = f.createStore("forgotten")) {
+                assertEquals(1, (Integer) again.get("k"));
+            }
+        }
+    }
+}
