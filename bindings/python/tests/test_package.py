@@ -1,0 +1,34 @@
+"""The package surface: public names, stubs and py.typed ship with the wheel."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import sessionstore
+
+
+def test_public_names() -> None:
+    for name in sessionstore.__all__:
+        assert hasattr(sessionstore, name), name
+    assert sessionstore.Store.__module__ == "sessionstore"
+    assert sessionstore.StoreFactory.__module__ == "sessionstore"
+    assert isinstance(sessionstore.__version__, str)
+
+
+def test_stubs_ship_and_cover_the_module() -> None:
+    pkg = Path(sessionstore.__file__).parent
+    assert (pkg / "py.typed").exists()
+    stub = ast.parse((pkg / "_sessionstore.pyi").read_text())
+    stubbed = {n.name for n in stub.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    stubbed |= {t.id for n in stub.body if isinstance(n, ast.AnnAssign) for t in [n.target] if isinstance(t, ast.Name)}
+    native = {n for n in dir(sessionstore._sessionstore) if not n.startswith("_")}
+    assert native <= stubbed, native - stubbed
+    classes = {n.name: n for n in stub.body if isinstance(n, ast.ClassDef)}
+    for cls in ("Store", "StoreFactory", "Opaque"):
+        methods = {m.name for m in classes[cls].body if isinstance(m, ast.FunctionDef)}
+        real = {m for m in dir(getattr(sessionstore, cls)) if not m.startswith("_")}
+        assert real <= methods, (cls, real - methods)
+    init_stub = (pkg / "__init__.pyi").read_text()
+    for name in sessionstore.__all__:
+        assert f"{name} as {name}" in init_stub, name
