@@ -50,9 +50,13 @@ build/tests/c/%: tests/c/%.c tests/c/check.h include/sessionstore.h $(LIB_DIR)/l
 	@mkdir -p $(@D)
 	cc $(CFLAGS_STRICT) -pthread $< -o $@ -L$(LIB_DIR) -lsessionstore -Wl,-rpath,$(CURDIR)/$(LIB_DIR)
 
+.PHONY: c-tests
+c-tests: $(C_TESTS)
+	@:
+
 test-c:
 	$(CARGO) build --quiet
-	@$(MAKE) --no-print-directory $(C_TESTS)
+	@$(MAKE) --no-print-directory c-tests
 	@echo "== test_threads (native)" && ./build/tests/c/test_threads
 	@for t in $(C_TESTS); do echo "== $$(basename $$t) (valgrind)"; $(VALGRIND) ./$$t; done
 
