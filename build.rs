@@ -15,18 +15,11 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("sessionstore.h");
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("reading cbindgen.toml");
-    // Only the C ABI layer is parsed: the core's items are not part of the header.
-    let mut builder = cbindgen::Builder::new().with_config(config);
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(crate_dir.join("src/ffi"))
-        .expect("reading src/ffi")
-        .map(|entry| entry.expect("reading src/ffi").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
-        .collect();
-    sources.sort();
-    for source in sources {
-        builder = builder.with_src(source);
-    }
-    builder
+    // Only the C ABI layer is parsed (cbindgen follows its `mod` items): the core's items
+    // are not part of the header.
+    cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(crate_dir.join("src/ffi/mod.rs"))
         .generate()
         .expect("generating the C header")
         .write_to_file(out);

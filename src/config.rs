@@ -362,9 +362,10 @@ fn decode(raw: &str, what: &str) -> Result<String> {
 }
 
 fn number(name: &str, value: &str, (lo, hi): (u64, u64)) -> Result<u64> {
-    value
-        .parse::<u64>()
-        .ok()
+    // Digits only: `parse` would also take a leading `+`.
+    Some(value)
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<u64>().ok())
         .filter(|n| (lo..=hi).contains(n))
         .ok_or_else(|| {
             Error::config(format!(
@@ -423,6 +424,8 @@ mod tests {
             "?foo=1",
             "?ttl_ms",
             "?ttl_ms=-1",
+            "?ttl_ms=+100",
+            "?timeout_ms= 5",
             "?ttl_ms=5",
             "?timeout_ms=0",
             "?timeout_ms=abc",

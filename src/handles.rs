@@ -13,9 +13,11 @@ use crate::error::{Error, ErrorKind, Result};
 
 const CHUNK_BITS: u32 = 12;
 const CHUNK_SLOTS: usize = 1 << CHUNK_BITS;
-const MAX_CHUNKS: usize = 1 << 14; // 2^26 live handles per registry
-const GEN_BITS: u32 = 24;
-const INDEX_BITS: u32 = 32;
+const MAX_CHUNKS: usize = 1 << (INDEX_BITS - CHUNK_BITS);
+// A handle is `tag (8 bits) | generation (30) | slot index (26)`. A slot's generation grows at
+// every reuse, so a released handle stays dead for 2^30 reuses of its slot.
+const GEN_BITS: u32 = 30;
+const INDEX_BITS: u32 = 26;
 
 /// A registry of values of one kind, addressed by opaque non-zero `u64` handles.
 pub struct HandleRegistry<T> {
@@ -59,6 +61,7 @@ impl<T> HandleRegistry<T> {
         let slot = self.slot(index).ok_or_else(|| self.full())?;
         let mut state = slot.state.write().unwrap_or_else(|p| p.into_inner());
         state.generation = (state.generation + 1) & ((1 << GEN_BITS) - 1);
+        // (the tag keeps the handle non-zero even when the generation wraps to 0)
         state.value = Some(value);
         Ok(self.tag | (u64::from(state.generation) << INDEX_BITS) | u64::from(index))
     }
@@ -189,7 +192,7 @@ mod tests {
         }
         // The slot is reused under a new generation: the old handle stays dead.
         let c = reg.insert("c".to_owned()).unwrap();
-        assert_eq!(c & 0xffff_ffff, a & 0xffff_ffff);
+        assert_eq!(c & ((1 << INDEX_BITS) - 1), a & ((1 << INDEX_BITS) - 1));
         assert_ne!(c, a);
         assert!(reg.with(a, |_| ()).is_err());
         assert_eq!(reg.with(c, |v| v.clone()).unwrap(), "c");

@@ -39,3 +39,23 @@ fn every_header_item_is_documented() {
         "undocumented header items: {undocumented:#?}"
     );
 }
+
+/// Each function is declared exactly once (a redeclaration breaks `-Wredundant-decls -Werror`).
+#[test]
+fn every_function_is_declared_once() {
+    let header = include_str!(concat!(env!("OUT_DIR"), "/sessionstore.h"));
+    let mut names: Vec<&str> = header
+        .lines()
+        .filter_map(|line| {
+            let at = line.find(" ss_").or_else(|| line.find("*ss_"))?;
+            let rest = &line[at + 1..];
+            rest.find('(').map(|end| &rest[..end])
+        })
+        .filter(|name| name.starts_with("ss_"))
+        .collect();
+    let declared = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(declared, names.len(), "a function is declared twice: {names:?}");
+    assert_eq!(declared, 20, "API.md §4 has 20 functions");
+}

@@ -70,7 +70,8 @@ pub(crate) fn set_last_error(error: &Error) {
 /// This thread's last error message, or `""` when no call on this thread has failed.
 ///
 /// The string is owned by the library and stays valid until the next failing `ss_*` call on
-/// this thread; copy it to keep it. A successful call leaves it unchanged (like `errno`).
+/// this thread, and is freed when the thread exits; copy it to keep it. A successful call
+/// leaves it unchanged (like `errno`).
 #[no_mangle]
 pub extern "C" fn ss_last_error() -> *const c_char {
     super::boundary::call_ptr(
