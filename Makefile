@@ -59,6 +59,10 @@ test-c:
 	@$(MAKE) --no-print-directory c-tests
 	@echo "== test_threads (native)" && ./build/tests/c/test_threads
 	@for t in $(C_TESTS); do echo "== $$(basename $$t) (valgrind)"; $(VALGRIND) ./$$t; done
+	@echo "== README's C example (valgrind)"
+	@awk '/^```c$$/{f=1;next} /^```$$/{f=0} f' README.md > build/readme_example.c
+	@cc $(CFLAGS_STRICT) build/readme_example.c -o build/readme_example -L$(LIB_DIR) -lsessionstore -Wl,-rpath,$(CURDIR)/$(LIB_DIR)
+	@$(VALGRIND) ./build/readme_example | grep -qx 'userId = 42' && echo "README example: 1 passed, 0 failed"
 
 lint:
 	$(CARGO) fmt --check
