@@ -204,7 +204,7 @@ impl Encoder<'_, '_> {
             return self.ext(EXT_PICKLE, pickled.as_bytes());
         }
         Err(PyTypeError::new_err(format!(
-            "a {} is not a portable value (bytes, str, int, float, bool, list, tuple, dict with \
+            "{} is not a portable value type (bytes, str, int, float, bool, list, tuple, dict with \
              str keys, None inside a container); open the StoreFactory with allow_pickle=True \
              to store other objects pickled",
             type_name(obj)
@@ -303,34 +303,32 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "object".to_owned())
 }
 
-/// True when decoding `doc` builds only objects that are not tracked by the cyclic garbage
-/// collector (str, int, float, bool, bytes, an ext other than a pickle to load): creating them
-/// can never run a collection, and so never any Python code (a `__del__`, a weakref callback).
-/// Only such documents are decoded while the backend holds its lock.
+/// True when decoding `doc` builds only objects that the cyclic garbage collector does not
+/// track (str, int, float, bool, bytes): creating them can never start a collection, and so
+/// never runs Python code (a `__del__` or weakref callback that could call back into the store).
+/// Only such documents are decoded while the backend holds its lock. Lists, dicts and `Opaque`
+/// (every PyO3 class is GC-tracked), and pickles to load, are decoded from a copy after it.
 #[inline]
-pub fn decodes_without_python_code(doc: &[u8], allow_pickle: bool) -> bool {
-    match doc.first().map(|&b| Marker::from_u8(b)) {
-        Some(
+pub fn decodes_without_python_code(doc: &[u8]) -> bool {
+    !matches!(
+        doc.first().map(|&b| Marker::from_u8(b)),
+        None | Some(
             Marker::FixArray(_)
-            | Marker::Array16
-            | Marker::Array32
-            | Marker::FixMap(_)
-            | Marker::Map16
-            | Marker::Map32,
+                | Marker::Array16
+                | Marker::Array32
+                | Marker::FixMap(_)
+                | Marker::Map16
+                | Marker::Map32
+                | Marker::FixExt1
+                | Marker::FixExt2
+                | Marker::FixExt4
+                | Marker::FixExt8
+                | Marker::FixExt16
+                | Marker::Ext8
+                | Marker::Ext16
+                | Marker::Ext32
         )
-        | None => false,
-        Some(
-            Marker::FixExt1
-            | Marker::FixExt2
-            | Marker::FixExt4
-            | Marker::FixExt8
-            | Marker::FixExt16
-            | Marker::Ext8
-            | Marker::Ext16
-            | Marker::Ext32,
-        ) => !allow_pickle,
-        Some(_) => true,
-    }
+    )
 }
 
 /// Decodes one whole document (a value as stored: never a top-level nil).

@@ -111,7 +111,7 @@ impl Store {
         }
         let read = self.with(py, |s| {
             s.get_with(key, |doc| {
-                if codec::decodes_without_python_code(doc, allow_pickle) {
+                if codec::decodes_without_python_code(doc) {
                     Read::Decoded(codec::decode(py, doc, allow_pickle))
                 } else {
                     Read::Copied(doc.to_vec())
