@@ -64,6 +64,31 @@ test-c:
 	@cc $(CFLAGS_STRICT) build/readme_example.c -o build/readme_example -L$(LIB_DIR) -lsessionstore -Wl,-rpath,$(CURDIR)/$(LIB_DIR)
 	@$(VALGRIND) ./build/readme_example | grep -qx 'userId = 42' && echo "README example: 1 passed, 0 failed"
 
+## test-python: the wheel built from bindings/python, installed into a local .venv (made, with
+## maturin, pytest and mypy for stubtest, when missing), against its pytest suite.
+## SESSIONSTORE_TEST_URLS=url,url runs the backend tests on other backends too.
+## The C ABI cross-check needs the debug .so, hence the cargo build.
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+
+$(VENV_PY):
+	python3 -m venv $(VENV)
+
+.PHONY: python-install bench-python lint-python
+python-install: $(VENV_PY)
+	@test -x $(VENV)/bin/maturin -a -x $(VENV)/bin/pytest -a -x $(VENV)/bin/stubtest || $(VENV_PY) -m pip install --quiet maturin pytest mypy
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV_PY) -m pip install --quiet --no-build-isolation --force-reinstall --no-deps ./bindings/python
+
+test-python: python-install
+	$(CARGO) build --quiet
+	$(VENV_PY) -m pytest -q -p no:cacheprovider bindings/python/tests
+
+bench-python: python-install
+	$(VENV_PY) bindings/python/bench.py
+
+lint-python:
+	cd bindings/python && $(CARGO) fmt --check && $(CARGO) clippy --all-targets --quiet -- -D warnings
+
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import sessionstore
 
@@ -32,3 +36,12 @@ def test_stubs_ship_and_cover_the_module() -> None:
     init_stub = (pkg / "__init__.pyi").read_text()
     for name in sessionstore.__all__:
         assert f"{name} as {name}" in init_stub, name
+
+
+def test_stubs_match_the_module_per_stubtest(tmp_path: Path) -> None:
+    pytest.importorskip("mypy", reason="mypy checks the stubs when installed (make test-python installs it)")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "sessionstore"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -17,4 +17,19 @@ from ._sessionstore import (
 )
 
 __version__: str
-__all__: list[str]
+__all__ = [
+    "BackendError",
+    "BackendTimeoutError",
+    "ConfigError",
+    "FactoryClosedError",
+    "InvalidArgumentError",
+    "MAX_DEPTH",
+    "Opaque",
+    "Store",
+    "StoreDestroyedError",
+    "StoreError",
+    "StoreFactory",
+    "ValueTooLargeError",
+    "packb",
+    "unpackb",
+]

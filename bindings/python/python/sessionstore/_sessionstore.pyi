@@ -3,15 +3,32 @@
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Final, Literal, Self, TypeAlias, overload
-
+from typing import Any, Final, Literal, Self, TypeAlias, final, overload
 
 #: What a store holds (API.md §3): bytes (bytearray and memoryview are accepted and read back
 #: as bytes), str, int (-2**63 .. 2**64-1), float, bool, list (a tuple is written as a list),
 #: dict with str keys, None inside a list or dict, Opaque; with allow_pickle=True, any
 #: picklable object.
-Value: TypeAlias = Any
-SessionId: TypeAlias = str | uuid.UUID
+_Value: TypeAlias = Any
+_SessionId: TypeAlias = str | uuid.UUID
+
+__all__ = [
+    "BackendError",
+    "BackendTimeoutError",
+    "CORE_VERSION",
+    "ConfigError",
+    "FactoryClosedError",
+    "InvalidArgumentError",
+    "MAX_DEPTH",
+    "Opaque",
+    "Store",
+    "StoreDestroyedError",
+    "StoreError",
+    "StoreFactory",
+    "ValueTooLargeError",
+    "packb",
+    "unpackb",
+]
 
 MAX_DEPTH: Final[int]
 """The deepest nesting of lists and dicts a value may have."""
@@ -41,6 +58,7 @@ class ValueTooLargeError(StoreError, ValueError):
 class ConfigError(StoreError, ValueError):
     """A malformed url, an unknown option, or an option out of range."""
 
+@final
 class Opaque:
     """A MessagePack ext value of a type this binding does not interpret (e.g. Java's ext 74,
     or ext 80 read by a factory without allow_pickle). Written back, it is the same ext."""
@@ -52,9 +70,10 @@ class Opaque:
     @property
     def data(self) -> bytes:
         """The ext payload."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class StoreFactory:
     """Opens stores on the backend a url names: `memory://` (the default) or Redis.
 
@@ -64,9 +83,9 @@ class StoreFactory:
     """
 
     def __new__(cls, url: str = "memory://", allow_pickle: bool = False) -> Self: ...
-    def create_store(self, session_id: SessionId) -> Store:
+    def create_store(self, session_id: _SessionId) -> Store:
         """Opens a store on session `session_id`, attaching to its data if it has any."""
-    def destroy_session(self, session_id: SessionId) -> None:
+    def destroy_session(self, session_id: _SessionId) -> None:
         """Deletes the session everywhere; stores open on it then raise StoreDestroyedError."""
     def close(self) -> None:
         """Closes the factory (idempotent): its stores then raise FactoryClosedError."""
@@ -86,6 +105,7 @@ class StoreFactory:
         /,
     ) -> Literal[False]: ...
 
+@final
 class Store:
     """One handle on one session's key-value data, with dict semantics.
 
@@ -101,23 +121,23 @@ class Store:
     @property
     def closed(self) -> bool:
         """True once close() released this handle."""
-    def set(self, key: str, value: Value) -> None:
+    def set(self, key: str, value: _Value) -> None:
         """Stores `value` under `key`. None or an unsupported type: TypeError."""
     @overload
-    def get(self, key: str) -> Value | None: ...
+    def get(self, key: str) -> _Value | None: ...
     @overload
-    def get(self, key: str, default: Value) -> Value: ...
+    def get(self, key: str, default: _Value) -> _Value: ...
     def has(self, key: str) -> bool: ...
     def delete(self, key: str) -> bool:
         """Deletes `key`; whether it had a value."""
     def keys(self) -> list[str]: ...
-    def items(self) -> list[tuple[str, Value]]: ...
-    def values(self) -> list[Value]: ...
+    def items(self) -> list[tuple[str, _Value]]: ...
+    def values(self) -> list[_Value]: ...
     def update(
         self,
-        other: Mapping[str, Value] | Iterable[tuple[str, Value]] = ...,
+        other: Mapping[str, _Value] | Iterable[tuple[str, _Value]] | None = None,
         /,
-        **kwargs: Value,
+        **kwargs: _Value,
     ) -> None:
         """Stores every entry in one atomic batch: if any is invalid, nothing is stored."""
     def destroy(self) -> None:
@@ -133,15 +153,15 @@ class Store:
         tb: TracebackType | None,
         /,
     ) -> Literal[False]: ...
-    def __getitem__(self, key: str) -> Value: ...
-    def __setitem__(self, key: str, value: Value) -> None: ...
-    def __delitem__(self, key: str) -> None: ...
-    def __contains__(self, key: object) -> bool: ...
+    def __getitem__(self, key: str, /) -> _Value: ...
+    def __setitem__(self, key: str, value: _Value, /) -> None: ...
+    def __delitem__(self, key: str, /) -> None: ...
+    def __contains__(self, key: object, /) -> bool: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[str]: ...
 
-def packb(value: Value, *, allow_pickle: bool = False) -> bytes:
+def packb(value: _Value, *, allow_pickle: bool = False) -> bytes:
     """Encodes `value` as the portable MessagePack document a store keeps for it."""
 
-def unpackb(data: bytes | bytearray | memoryview, *, allow_pickle: bool = False) -> Value:
+def unpackb(data: bytes | bytearray | memoryview, *, allow_pickle: bool = False) -> _Value:
     """Decodes one portable MessagePack document; InvalidArgumentError if it is not one."""
