@@ -45,3 +45,18 @@ def test_stubs_match_the_module_per_stubtest(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_readme_quick_start_runs() -> None:
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if not readme.exists():
+        pytest.skip("README.md is not beside the tests")
+    text = readme.read_text()
+    block = text.split("## Quick start", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(block, str(readme), "exec"), {"__name__": "readme"})
+
+
+def test_module_docstring_example_runs() -> None:
+    doc = sessionstore.__doc__ or ""
+    example = "\n".join(line[4:] for line in doc.split("::", 1)[1].splitlines() if line.startswith("    "))
+    exec(compile(example, "sessionstore.__doc__", "exec"), {})
