@@ -103,8 +103,8 @@ fn pickle_fn<'py>(
     Ok(f.bind(py).clone())
 }
 
-// Writing into a Vec never fails (`rmp`'s errors are the writer's), and no length here passes
-// u32::MAX: a value that large is far over every max_value_bytes. Hence the ignored results.
+// Writing into a Vec never fails (`rmp`'s errors are the writer's; lengths are checked by
+// `len32` first). Hence the ignored results.
 
 /// Encodes `value` as one MessagePack document appended to `out`. `None` at the top and
 /// unsupported types are `TypeError`; with `allow_pickle`, other objects are ext 80.
@@ -147,7 +147,7 @@ impl Encoder<'_, '_> {
             return Ok(());
         }
         if let Ok(b) = obj.cast_exact::<PyBytes>() {
-            let _ = rmp::encode::write_bin(self.out, b.as_bytes());
+            self.bin(b.as_bytes())?;
             return Ok(());
         }
         if obj.is_none() {
@@ -162,7 +162,7 @@ impl Encoder<'_, '_> {
         }
         if let Ok(tuple) = obj.cast::<PyTuple>() {
             self.container(depth)?;
-            let _ = rmp::encode::write_array_len(self.out, tuple.len() as u32);
+            let _ = rmp::encode::write_array_len(self.out, self.len32(tuple.len())?);
             for item in tuple.iter() {
                 self.value(&item, depth + 1)?;
             }
@@ -180,18 +180,18 @@ impl Encoder<'_, '_> {
             return Ok(());
         }
         if let Ok(b) = obj.cast::<PyBytes>() {
-            let _ = rmp::encode::write_bin(self.out, b.as_bytes());
+            self.bin(b.as_bytes())?;
             return Ok(());
         }
         if let Ok(b) = obj.cast::<PyByteArray>() {
-            let _ = rmp::encode::write_bin(self.out, &b.to_vec());
+            self.bin(&b.to_vec())?;
             return Ok(());
         }
         if obj.is_instance_of::<PyMemoryView>() {
             // bytes() copies any buffer, contiguous or not, in its logical order.
             let bytes = obj.py().get_type::<PyBytes>().call1((obj,))?;
             let bytes = bytes.cast::<PyBytes>()?;
-            let _ = rmp::encode::write_bin(self.out, bytes.as_bytes());
+            self.bin(bytes.as_bytes())?;
             return Ok(());
         }
         if let Ok(opaque) = obj.cast::<Opaque>() {
@@ -223,8 +223,26 @@ impl Encoder<'_, '_> {
 
     fn str(&mut self, s: &Bound<'_, PyString>) -> PyResult<()> {
         // Fails (UnicodeEncodeError, a ValueError) on lone surrogates, which no UTF-8 holds.
-        let _ = rmp::encode::write_str(self.out, s.to_str()?);
+        let text = s.to_str()?;
+        let _ = rmp::encode::write_str_len(self.out, self.len32(text.len())?);
+        self.out.extend_from_slice(text.as_bytes());
         Ok(())
+    }
+
+    fn bin(&mut self, data: &[u8]) -> PyResult<()> {
+        let _ = rmp::encode::write_bin_len(self.out, self.len32(data.len())?);
+        self.out.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// A length as MessagePack writes it: at most u32::MAX.
+    fn len32(&self, len: usize) -> PyResult<u32> {
+        u32::try_from(len).map_err(|_| {
+            errors::too_large(
+                self.py,
+                format!("{len} items or bytes: a MessagePack length is at most 4294967295"),
+            )
+        })
     }
 
     fn int(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -242,7 +260,7 @@ impl Encoder<'_, '_> {
     }
 
     fn ext(&mut self, type_code: i8, data: &[u8]) -> PyResult<()> {
-        let _ = rmp::encode::write_ext_meta(self.out, data.len() as u32, type_code);
+        let _ = rmp::encode::write_ext_meta(self.out, self.len32(data.len())?, type_code);
         self.out.extend_from_slice(data);
         Ok(())
     }
@@ -250,7 +268,7 @@ impl Encoder<'_, '_> {
     fn list(&mut self, list: &Bound<'_, PyList>, depth: usize) -> PyResult<()> {
         self.container(depth)?;
         let len = list.len();
-        let _ = rmp::encode::write_array_len(self.out, len as u32);
+        let _ = rmp::encode::write_array_len(self.out, self.len32(len)?);
         // By index: a pickled item's code may shrink the list under us; get_item then fails
         // instead of the document announcing more items than it holds.
         for i in 0..len {
@@ -268,7 +286,7 @@ impl Encoder<'_, '_> {
             // Pickling runs Python code that may change the dict: encode a snapshot, as
             // iterating a dict that changes is an error.
             let items = dict.items();
-            let _ = rmp::encode::write_map_len(self.out, items.len() as u32);
+            let _ = rmp::encode::write_map_len(self.out, self.len32(items.len())?);
             for item in items.iter() {
                 let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
                 self.key(&key)?;
@@ -277,7 +295,7 @@ impl Encoder<'_, '_> {
             return Ok(());
         }
         // Without pickling no Python code runs while encoding, so the dict cannot change.
-        let _ = rmp::encode::write_map_len(self.out, dict.len() as u32);
+        let _ = rmp::encode::write_map_len(self.out, self.len32(dict.len())?);
         for (key, value) in dict.iter() {
             self.key(&key)?;
             self.value(&value, depth + 1)?;

@@ -209,3 +209,8 @@ pub fn forked(py: Python<'_>, parent_pid: u32, child_pid: u32) -> PyErr {
 pub fn invalid_document(py: Python<'_>, message: String) -> PyErr {
     raise(py, Class::InvalidArgument, message)
 }
+
+/// A value too large for MessagePack itself (a length over u32::MAX).
+pub fn too_large(py: Python<'_>, message: String) -> PyErr {
+    raise(py, Class::TooLarge, message)
+}

@@ -59,6 +59,17 @@ impl Store {
         self.inner.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn is_destroyed(&self) -> bool {
+        match self.guard().as_ref() {
+            Some(store) => store.is_destroyed(),
+            None => self.destroyed_at_close.load(Ordering::Relaxed),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.guard().is_none()
+    }
+
     fn closed_error(&self, py: Python<'_>) -> PyErr {
         errors::store_closed(py, &self.session_id.bind(py).to_string_lossy())
     }
@@ -195,17 +206,16 @@ impl Store {
 
     /// True once this handle destroyed its session or saw it destroyed.
     #[getter]
-    fn destroyed(&self) -> bool {
-        match self.guard().as_ref() {
-            Some(store) => store.is_destroyed(),
-            None => self.destroyed_at_close.load(Ordering::Relaxed),
-        }
+    fn destroyed(&self, py: Python<'_>) -> PyResult<bool> {
+        self.origin.check(py)?;
+        Ok(self.is_destroyed())
     }
 
     /// True once `close()` released this handle.
     #[getter]
-    fn closed(&self) -> bool {
-        self.guard().is_none()
+    fn closed(&self, py: Python<'_>) -> PyResult<bool> {
+        self.origin.check(py)?;
+        Ok(self.is_closed())
     }
 
     /// Stores `value` under `key`. `None` or an unsupported type: `TypeError`.
@@ -371,11 +381,18 @@ impl Store {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
+        let sid = self.session_id.bind(py).to_string_lossy();
+        if !self.origin.is_here() {
+            // No lock is taken in a forked child: one may be held by a thread that is gone.
+            return format!(
+                "<sessionstore.Store session_id={sid:?} inherited across a fork: unusable>"
+            );
+        }
+        let flag = |b: bool| if b { "True" } else { "False" };
         format!(
-            "<sessionstore.Store session_id={:?} destroyed={} closed={}>",
-            self.session_id.bind(py).to_string_lossy(),
-            if self.destroyed() { "True" } else { "False" },
-            if self.closed() { "True" } else { "False" },
+            "<sessionstore.Store session_id={sid:?} destroyed={} closed={}>",
+            flag(self.is_destroyed()),
+            flag(self.is_closed()),
         )
     }
 }

@@ -47,7 +47,8 @@ def test_inherited_factory_raises_and_new_one_works() -> None:
     def child() -> None:
         for call in (lambda: parent.create_store("s"), lambda: parent.destroy_session("s"),
                      lambda: store.get("k"), lambda: store.set("k", 1), lambda: "k" in store,
-                     lambda: len(store), parent.close, store.close):
+                     lambda: len(store), parent.close, store.close, lambda: store.destroyed,
+                     lambda: store.closed):
             try:
                 call()
             except ss.StoreError as e:
@@ -55,7 +56,7 @@ def test_inherited_factory_raises_and_new_one_works() -> None:
             else:
                 raise AssertionError("an inherited factory answered")
         assert "s" == store.session_id  # plain data still reads
-        repr(parent), repr(store)
+        assert "fork" in repr(store) and "memory://" in repr(parent)
         with ss.StoreFactory() as fresh, fresh.create_store("s") as s:
             s["k"] = "child"
             assert s["k"] == "child"
