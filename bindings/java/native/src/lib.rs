@@ -37,7 +37,7 @@ mod tests {
                 let body_start = rest.find(" {\n").unwrap() + 3;
                 let first_line = rest[body_start..].lines().next().unwrap().trim();
                 assert!(
-                    first_line.starts_with("run(env, "),
+                    first_line.starts_with("run(env, ") || first_line.starts_with("run_fast(env, "),
                     "{} `{name}` does not start with the runner",
                     path.display()
                 );

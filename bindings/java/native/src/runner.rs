@@ -2,6 +2,7 @@
 //! for the error's kind. [`exception_class`] is the only place that maps a kind to a class.
 
 use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use jni::errors::ErrorPolicy;
 use jni::strings::{JNIStr, JNIString};
@@ -35,6 +36,29 @@ pub(crate) fn run<'local, T: Default>(
     body: impl FnOnce(&mut Env<'local>) -> Result<T>,
 ) -> T {
     env.with_env(body).resolve::<ThrowForKind>()
+}
+
+/// Runs a hot export's body on the raw environment (see [`RawEnv`](crate::args::RawEnv)):
+/// no `jni` wrapper on the way in, the same panic catching and the same exceptions as [`run`]
+/// on the way out. jni-rs checks for a pending exception before and after each call it makes,
+/// and each check is a JVM state transition: on `get` and `set` that was most of the time.
+pub(crate) fn run_fast<'local, T: Default>(
+    mut env: EnvUnowned<'local>,
+    body: impl FnOnce(crate::args::RawEnv) -> Result<T>,
+) -> T {
+    let raw = crate::args::RawEnv::new(env.as_raw());
+    let failure = match catch_unwind(AssertUnwindSafe(|| body(raw))) {
+        Ok(Ok(value)) => return value,
+        Ok(Err(failure)) => failure,
+        Err(payload) => {
+            let error = panic_error(&*payload);
+            // A payload whose drop panics must not unwind into the JVM.
+            std::mem::forget(payload);
+            Failure::Core(error)
+        }
+    };
+    env.with_env(|_env| Err::<T, Failure>(failure))
+        .resolve::<ThrowForKind>()
 }
 
 /// The Java exception class of each error kind: the only such mapping of the binding.

@@ -1,74 +1,110 @@
-//! Stores: the operations of one session's handle. Keys arrive as UTF-8 `byte[]`, values as
-//! MessagePack documents in `byte[]`.
+//! Stores: the operations of one session's handle. Keys arrive as UTF-8, values as MessagePack
+//! documents; the hot operations share one buffer (see [`crate::args`]).
 
 use jni::objects::{JByteArray, JClass};
-use jni::sys::{jboolean, jint, jlong};
+use jni::sys::{jboolean, jbyteArray, jint, jlong};
 use jni::EnvUnowned;
 
-use crate::args::{byte_array, with_bytes, with_key};
+use crate::args::{byte_array, split_key, with_bytes, with_scratch};
 use crate::handles::STORES;
-use crate::runner::run;
+use crate::runner::{run, run_fast};
 
-/// `void storeSet(long store, byte[] key, byte[] document)`: the core validates the document.
+/// `void storeSet(long store, byte[] buffer, int keyLength, int length)`: the key is
+/// `buffer[0, keyLength)`, the document `buffer[keyLength, length)`; the core validates it.
 #[no_mangle]
 pub extern "system" fn Java_io_sessionstore_Native_storeSet<'l>(
     env: EnvUnowned<'l>,
     _class: JClass<'l>,
     store: jlong,
-    key: JByteArray<'l>,
-    document: JByteArray<'l>,
+    buffer: jbyteArray,
+    key_len: jint,
+    len: jint,
 ) {
-    run(env, |env| {
+    run_fast(env, |raw| {
+        raw.buffer(buffer, key_len, len)?;
         let store = STORES.get(store)?;
-        with_key(env, &key, |key| {
-            with_bytes(env, &document, "value", |doc| Ok(store.set(key, doc)?))
+        with_scratch(len as usize, |input, _| {
+            raw.read(buffer, input);
+            let (key, doc) = split_key(input, key_len as usize)?;
+            Ok(store.set(key, doc)?)
         })
     })
 }
 
-/// `byte[] storeGet(long store, byte[] key)`: the document, or `null` when the key is missing.
+/// `int storeGet(long store, byte[] buffer, int keyLength)`: writes the document of the key
+/// `buffer[0, keyLength)` to the front of `buffer` and answers its length; -1 when the key
+/// has no value; `-(2 + n)` when the document is `n` bytes and `buffer` is shorter (then
+/// nothing is written: call again with a buffer of at least `n` bytes).
 #[no_mangle]
 pub extern "system" fn Java_io_sessionstore_Native_storeGet<'l>(
     env: EnvUnowned<'l>,
     _class: JClass<'l>,
     store: jlong,
-    key: JByteArray<'l>,
-) -> JByteArray<'l> {
-    run(env, |env| {
+    buffer: jbyteArray,
+    key_len: jint,
+) -> jint {
+    run_fast(env, |raw| {
+        let capacity = raw.buffer(buffer, key_len, key_len)?;
         let store = STORES.get(store)?;
-        let doc = with_key(env, &key, |key| Ok(store.get(key)?))?;
-        match doc {
-            Some(doc) => byte_array(env, &doc),
-            None => Ok(JByteArray::default()),
-        }
+        with_scratch(key_len as usize, |input, output| {
+            raw.read(buffer, input);
+            let (key, _) = split_key(input, key_len as usize)?;
+            // Copied out first: no JNI call runs while the backend lends the value.
+            let found = store.get_with(key, |doc| {
+                if doc.len() <= capacity {
+                    output.extend_from_slice(doc);
+                }
+                doc.len()
+            })?;
+            Ok(match found {
+                None => -1,
+                Some(len) if len <= capacity => {
+                    raw.write(buffer, output);
+                    len as jint
+                }
+                Some(needed) => -2 - jint::try_from(needed).unwrap_or(jint::MAX - 2),
+            })
+        })
     })
 }
 
-/// `boolean storeHas(long store, byte[] key)`.
+/// `boolean storeHas(long store, byte[] buffer, int keyLength)`.
 #[no_mangle]
 pub extern "system" fn Java_io_sessionstore_Native_storeHas<'l>(
     env: EnvUnowned<'l>,
     _class: JClass<'l>,
     store: jlong,
-    key: JByteArray<'l>,
+    buffer: jbyteArray,
+    key_len: jint,
 ) -> jboolean {
-    run(env, |env| {
+    run_fast(env, |raw| {
+        raw.buffer(buffer, key_len, key_len)?;
         let store = STORES.get(store)?;
-        with_key(env, &key, |key| Ok(store.has(key)?))
+        with_scratch(key_len as usize, |input, _| {
+            raw.read(buffer, input);
+            let (key, _) = split_key(input, key_len as usize)?;
+            Ok(store.has(key)?)
+        })
     })
 }
 
-/// `boolean storeDel(long store, byte[] key)`: whether the key had a value.
+/// `boolean storeDel(long store, byte[] buffer, int keyLength)`: whether the key had a value.
 #[no_mangle]
 pub extern "system" fn Java_io_sessionstore_Native_storeDel<'l>(
     env: EnvUnowned<'l>,
     _class: JClass<'l>,
     store: jlong,
-    key: JByteArray<'l>,
+    buffer: jbyteArray,
+    key_len: jint,
 ) -> jboolean {
-    run(env, |env| {
+    run_fast(env, |raw| {
+        raw.buffer(buffer, key_len, key_len)?;
         let store = STORES.get(store)?;
-        with_key(env, &key, |key| Ok(store.del(key)?))
+        with_scratch(key_len as usize, |input, _| {
+            raw.read(buffer, input);
+            let (key, _) = split_key(input, key_len as usize)?;
+            Ok(store.del(key)?)
+        })
     })
 }
 
@@ -79,7 +115,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSize<'l>(
     _class: JClass<'l>,
     store: jlong,
 ) -> jint {
-    run(env, |_env| {
+    run_fast(env, |_raw| {
         let len = STORES.get(store)?.len()?;
         Ok(jint::try_from(len).unwrap_or(jint::MAX))
     })

@@ -23,13 +23,19 @@ final class Native {
 
     static native long storeOpen(long factory, String sessionId);
 
-    static native void storeSet(long store, byte[] key, byte[] document);
+    /** The key is {@code buffer[0, keyLength)}, the document {@code buffer[keyLength, length)}. */
+    static native void storeSet(long store, byte[] buffer, int keyLength, int length);
 
-    static native byte[] storeGet(long store, byte[] key);
+    /**
+     * Writes the document of the key {@code buffer[0, keyLength)} to the front of the buffer:
+     * its length; -1 when missing; {@code -(2 + n)} when it needs {@code n} bytes and the buffer
+     * is shorter (nothing written).
+     */
+    static native int storeGet(long store, byte[] buffer, int keyLength);
 
-    static native boolean storeHas(long store, byte[] key);
+    static native boolean storeHas(long store, byte[] buffer, int keyLength);
 
-    static native boolean storeDel(long store, byte[] key);
+    static native boolean storeDel(long store, byte[] buffer, int keyLength);
 
     static native int storeSize(long store);
 

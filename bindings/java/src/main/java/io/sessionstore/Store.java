@@ -1,6 +1,7 @@
 package io.sessionstore;
 
 import java.lang.ref.Cleaner;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -60,13 +61,18 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      *     took too long)
      */
     public void set(String key, Object value) {
-        byte[] k = ValueCodec.encodeKey(key);
-        if (value == null) {
-            throw new NullPointerException("a value is never null: use del(\"" + key + "\")");
-        }
-        byte[] doc = codec.encode(value);
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
-            Native.storeSet(guard.nativeHandle(), k, doc);
+        ValueCodec.Buffer buf = ValueCodec.acquire();
+        try {
+            int keyLength = ValueCodec.writeKey(buf, key);
+            if (value == null) {
+                throw new NullPointerException("a value is never null: use del(\"" + key + "\")");
+            }
+            int length = codec.writeValue(buf, keyLength, value);
+            try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+                Native.storeSet(guard.nativeHandle(), buf.bytes, keyLength, length);
+            }
+        } finally {
+            ValueCodec.release(buf);
         }
     }
 
@@ -86,12 +92,30 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      */
     @SuppressWarnings("unchecked")
     public <T> T get(String key) {
-        byte[] k = ValueCodec.encodeKey(key);
+        ValueCodec.Buffer buf = ValueCodec.acquire();
         byte[] doc;
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
-            doc = Native.storeGet(guard.nativeHandle(), k);
+        try {
+            int keyLength = ValueCodec.writeKey(buf, key);
+            int length;
+            try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+                long h = guard.nativeHandle();
+                while ((length = Native.storeGet(h, buf.bytes, keyLength)) < -1) {
+                    buf.ensure(-2 - length); // the value is larger than the buffer: grow, ask again
+                }
+            }
+            if (length == -1) {
+                return null;
+            }
+            Object scalar = ValueCodec.readScalar(buf.bytes, 0, length);
+            if (scalar != ValueCodec.NOT_SCALAR) {
+                return (T) scalar;
+            }
+            doc = Arrays.copyOf(buf.bytes, length);
+        } finally {
+            ValueCodec.release(buf);
         }
-        return doc == null ? null : (T) codec.decode(doc);
+        // Decoded outside the buffer: reading a Java-serialized object may run code that uses a store.
+        return (T) codec.decode(doc);
     }
 
     /**
@@ -107,9 +131,12 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      * @throws StoreBackendException if the backend failed
      */
     public boolean has(String key) {
-        byte[] k = ValueCodec.encodeKey(key);
+        ValueCodec.Buffer buf = ValueCodec.acquire();
         try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
-            return Native.storeHas(guard.nativeHandle(), k);
+            int keyLength = ValueCodec.writeKey(buf, key);
+            return Native.storeHas(guard.nativeHandle(), buf.bytes, keyLength);
+        } finally {
+            ValueCodec.release(buf);
         }
     }
 
@@ -126,9 +153,12 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      * @throws StoreBackendException if the backend failed
      */
     public boolean del(String key) {
-        byte[] k = ValueCodec.encodeKey(key);
+        ValueCodec.Buffer buf = ValueCodec.acquire();
         try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
-            return Native.storeDel(guard.nativeHandle(), k);
+            int keyLength = ValueCodec.writeKey(buf, key);
+            return Native.storeDel(guard.nativeHandle(), buf.bytes, keyLength);
+        } finally {
+            ValueCodec.release(buf);
         }
     }
 

@@ -13,6 +13,7 @@ import java.io.Serializable;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -54,6 +55,44 @@ final class ValueCodec {
         final MessageBufferPacker packer = MessagePack.newDefaultBufferPacker();
         final byte[] number = new byte[9];
         boolean busy;
+    }
+
+    /**
+     * The per-thread buffer of the hot operations: the key's UTF-8 at {@code [0, keyLength)},
+     * then the document; {@code get} reads the document back into it. Taken with
+     * {@link #acquire()} and given back with {@link #release(Buffer)}; a thread that reenters
+     * (a {@code writeObject} that uses a store) gets a fresh one.
+     */
+    static final class Buffer {
+        private static final int INITIAL = 256;
+        private static final int KEEP = 1 << 16;
+        byte[] bytes = new byte[INITIAL];
+        boolean busy;
+
+        /** Grows to at least {@code needed} bytes, keeping the contents. */
+        void ensure(int needed) {
+            if (bytes.length < needed) {
+                bytes = Arrays.copyOf(bytes, Math.max(needed, bytes.length * 2));
+            }
+        }
+    }
+
+    private static final ThreadLocal<Buffer> BUFFERS = ThreadLocal.withInitial(Buffer::new);
+
+    static Buffer acquire() {
+        Buffer b = BUFFERS.get();
+        if (b.busy) {
+            b = new Buffer();
+        }
+        b.busy = true;
+        return b;
+    }
+
+    static void release(Buffer b) {
+        b.busy = false;
+        if (b.bytes.length > Buffer.KEEP) {
+            b.bytes = new byte[Buffer.INITIAL]; // do not keep a large buffer per thread
+        }
     }
 
     private final ObjectInputFilter serialFilter;
@@ -108,7 +147,131 @@ final class ValueCodec {
         }
     }
 
+    /** Writes the key's UTF-8 at the front of the buffer; returns its length. */
+    static int writeKey(Buffer buf, String key) {
+        if (key == null) {
+            throw new NullPointerException("key is null");
+        }
+        int n = key.length();
+        buf.ensure(n);
+        byte[] b = buf.bytes;
+        for (int i = 0; i < n; i++) {
+            char c = key.charAt(i);
+            if (c >= 0x80) {
+                byte[] utf8 = encodeKey(key);
+                buf.ensure(utf8.length);
+                System.arraycopy(utf8, 0, buf.bytes, 0, utf8.length);
+                return utf8.length;
+            }
+            b[i] = (byte) c;
+        }
+        return n;
+    }
+
     // ---- encoding --------------------------------------------------------------------------
+
+    /**
+     * Writes the document of {@code value} (not null) into the buffer at {@code off}; returns
+     * where it ends. Scalars are written directly, the rest through msgpack-core.
+     */
+    int writeValue(Buffer buf, int off, Object v) {
+        if (v instanceof String) {
+            return writeStringAt(buf, off, (String) v);
+        } else if (v instanceof Integer) {
+            return fixedAt(buf, off, 0xd2, (Integer) v, 4);
+        } else if (v instanceof Long) {
+            return fixedAt(buf, off, 0xd3, (Long) v, 8);
+        } else if (v instanceof Boolean) {
+            buf.ensure(off + 1);
+            buf.bytes[off] = (Boolean) v ? (byte) 0xc3 : (byte) 0xc2;
+            return off + 1;
+        } else if (v instanceof Double) {
+            return fixedAt(buf, off, 0xcb, Double.doubleToRawLongBits((Double) v), 8);
+        } else if (v instanceof Float) {
+            return fixedAt(buf, off, 0xca, Float.floatToRawIntBits((Float) v), 4);
+        } else if (v instanceof Short) {
+            return fixedAt(buf, off, 0xd1, (Short) v, 2);
+        } else if (v instanceof Byte) {
+            return fixedAt(buf, off, 0xd0, (Byte) v, 1);
+        } else if (v instanceof byte[]) {
+            byte[] b = (byte[]) v;
+            int h = b.length < 0x100 ? 2 : b.length < 0x10000 ? 3 : 5;
+            int end = header(buf, off, h, b.length, 0xc4, 0xc5, 0xc6);
+            buf.ensure(end + b.length);
+            System.arraycopy(b, 0, buf.bytes, end, b.length);
+            return end + b.length;
+        }
+        byte[] doc = encode(v);
+        buf.ensure(off + doc.length);
+        System.arraycopy(doc, 0, buf.bytes, off, doc.length);
+        return off + doc.length;
+    }
+
+    private static int writeStringAt(Buffer buf, int off, String s) {
+        int n = s.length();
+        int h = n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+        buf.ensure(off + h + n);
+        byte[] b = buf.bytes;
+        int at = off + h;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                // Not ASCII: the UTF-8 length differs from the char count.
+                byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+                checkSurrogates(s, "string");
+                int m = utf8.length;
+                int end = m < 32 ? fixstr(buf, off, m) : header(buf, off, m < 0x100 ? 2 : m < 0x10000 ? 3 : 5, m, 0xd9, 0xda, 0xdb);
+                buf.ensure(end + m);
+                System.arraycopy(utf8, 0, buf.bytes, end, m);
+                return end + m;
+            }
+            b[at + i] = (byte) c;
+        }
+        if (n < 32) {
+            fixstr(buf, off, n);
+        } else {
+            header(buf, off, h, n, 0xd9, 0xda, 0xdb);
+        }
+        return at + n;
+    }
+
+    private static int fixstr(Buffer buf, int off, int n) {
+        buf.ensure(off + 1);
+        buf.bytes[off] = (byte) (0xa0 | n);
+        return off + 1;
+    }
+
+    /** A str or bin header of {@code h} bytes (2, 3 or 5) for length {@code n}; returns its end. */
+    private static int header(Buffer buf, int off, int h, int n, int m8, int m16, int m32) {
+        buf.ensure(off + h);
+        byte[] b = buf.bytes;
+        if (h == 2) {
+            b[off] = (byte) m8;
+            b[off + 1] = (byte) n;
+        } else if (h == 3) {
+            b[off] = (byte) m16;
+            b[off + 1] = (byte) (n >>> 8);
+            b[off + 2] = (byte) n;
+        } else {
+            b[off] = (byte) m32;
+            b[off + 1] = (byte) (n >>> 24);
+            b[off + 2] = (byte) (n >>> 16);
+            b[off + 3] = (byte) (n >>> 8);
+            b[off + 4] = (byte) n;
+        }
+        return off + h;
+    }
+
+    private static int fixedAt(Buffer buf, int off, int marker, long v, int width) {
+        buf.ensure(off + 1 + width);
+        byte[] b = buf.bytes;
+        b[off] = (byte) marker;
+        for (int i = width; i >= 1; i--) {
+            b[off + i] = (byte) v;
+            v >>= 8;
+        }
+        return off + 1 + width;
+    }
 
     /** One value as a document; {@code value} is not null. */
     byte[] encode(Object value) {
@@ -270,6 +433,67 @@ final class ValueCodec {
     }
 
     // ---- decoding --------------------------------------------------------------------------
+
+    /** What {@link #readScalar} answers for a document it leaves to {@link #decode(byte[])}. */
+    static final Object NOT_SCALAR = new Object();
+
+    /**
+     * The scalar document {@code b[off, off + len)} as a Java value, read directly; or
+     * {@link #NOT_SCALAR} for containers and extensions, which {@link #decode(byte[])} reads.
+     */
+    static Object readScalar(byte[] b, int off, int len) {
+        try {
+            int m = b[off] & 0xff;
+            if (m <= 0x7f) {
+                return m;
+            } else if (m >= 0xe0) {
+                return (int) (byte) m;
+            } else if ((m & 0xe0) == 0xa0) {
+                return new String(b, off + 1, m & 0x1f, StandardCharsets.UTF_8);
+            }
+            switch (m) {
+                case 0xc2: return Boolean.FALSE;
+                case 0xc3: return Boolean.TRUE;
+                case 0xd0: return b[off + 1];
+                case 0xd1: return (short) be(b, off + 1, 2);
+                case 0xd2: return (int) be(b, off + 1, 4);
+                case 0xd3: return be(b, off + 1, 8);
+                case 0xcc: return (int) be(b, off + 1, 1) & 0xff;
+                case 0xcd: return (int) be(b, off + 1, 2) & 0xffff;
+                case 0xce: {
+                    long v = be(b, off + 1, 4) & 0xffffffffL;
+                    return v <= Integer.MAX_VALUE ? (Object) (int) v : (Object) v;
+                }
+                case 0xcf: {
+                    long v = be(b, off + 1, 8);
+                    if (v < 0) {
+                        return new BigInteger(1, Arrays.copyOfRange(b, off + 1, off + 9));
+                    }
+                    return v <= Integer.MAX_VALUE ? (Object) (int) v : (Object) v;
+                }
+                case 0xca: return Float.intBitsToFloat((int) be(b, off + 1, 4));
+                case 0xcb: return Double.longBitsToDouble(be(b, off + 1, 8));
+                case 0xd9: return new String(b, off + 2, (int) be(b, off + 1, 1) & 0xff, StandardCharsets.UTF_8);
+                case 0xda: return new String(b, off + 3, (int) be(b, off + 1, 2) & 0xffff, StandardCharsets.UTF_8);
+                case 0xdb: return new String(b, off + 5, (int) be(b, off + 1, 4), StandardCharsets.UTF_8);
+                case 0xc4: return Arrays.copyOfRange(b, off + 2, off + 2 + ((int) be(b, off + 1, 1) & 0xff));
+                case 0xc5: return Arrays.copyOfRange(b, off + 3, off + 3 + ((int) be(b, off + 1, 2) & 0xffff));
+                case 0xc6: return Arrays.copyOfRange(b, off + 5, off + 5 + (int) be(b, off + 1, 4));
+                default: return NOT_SCALAR;
+            }
+        } catch (IndexOutOfBoundsException | NegativeArraySizeException | IllegalArgumentException e) {
+            throw new StoreBackendException("the stored value is not a valid MessagePack document", e);
+        }
+    }
+
+    /** {@code width} big-endian bytes at {@code off}, sign-extended from the first. */
+    private static long be(byte[] b, int off, int width) {
+        long v = b[off];
+        for (int i = 1; i < width; i++) {
+            v = (v << 8) | (b[off + i] & 0xff);
+        }
+        return v;
+    }
 
     /** A document as a Java value. */
     Object decode(byte[] doc) {

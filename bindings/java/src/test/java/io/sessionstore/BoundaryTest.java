@@ -64,29 +64,50 @@ class BoundaryTest {
         try (StoreFactory f = StoreFactory.open("memory://"); Store s = f.createStore("nulls")) {
             long fh = f.unsafeNativeHandleWithoutGuard();
             long sh = s.unsafeNativeHandleWithoutGuard();
-            byte[] key = ValueCodec.encodeKey("k");
             assertThrows(NullPointerException.class, () -> Native.factoryOpen(null));
             assertThrows(NullPointerException.class, () -> Native.storeOpen(fh, null));
             assertThrows(NullPointerException.class, () -> Native.factoryDestroySession(fh, null));
-            assertThrows(NullPointerException.class, () -> Native.storeSet(sh, null, new byte[] {1}));
-            assertThrows(NullPointerException.class, () -> Native.storeSet(sh, key, null));
-            assertThrows(NullPointerException.class, () -> Native.storeGet(sh, null));
-            assertThrows(NullPointerException.class, () -> Native.storeHas(sh, null));
-            assertThrows(NullPointerException.class, () -> Native.storeDel(sh, null));
+            assertThrows(NullPointerException.class, () -> Native.storeSet(sh, null, 0, 1));
+            assertThrows(NullPointerException.class, () -> Native.storeGet(sh, null, 1));
+            assertThrows(NullPointerException.class, () -> Native.storeHas(sh, null, 1));
+            assertThrows(NullPointerException.class, () -> Native.storeDel(sh, null, 1));
             assertThrows(NullPointerException.class, () -> Native.storeSetAll(sh, null));
-            assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, new byte[] {(byte) 0xff}, new byte[] {1}));
+            // Key not UTF-8; document not MessagePack.
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, new byte[] {(byte) 0xff, 1}, 1, 2));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, new byte[] {'k', (byte) 0xc1}, 1, 2));
             assertThrows(IllegalArgumentException.class, () -> Native.storeSetAll(sh, new byte[] {1}));
+            // Bounds outside the buffer: refused before any byte is read.
+            byte[] buf = {'k', 1};
+            int[][] bad = {{-1, 1}, {2, 1}, {1, 3}, {0, -1}, {Integer.MAX_VALUE, Integer.MAX_VALUE}, {1, Integer.MIN_VALUE}};
+            for (int[] b : bad) {
+                assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, buf, b[0], b[1]));
+            }
+            for (int keyLength : new int[] {-1, 3, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
+                assertThrows(IllegalArgumentException.class, () -> Native.storeGet(sh, buf, keyLength));
+                assertThrows(IllegalArgumentException.class, () -> Native.storeHas(sh, buf, keyLength));
+                assertThrows(IllegalArgumentException.class, () -> Native.storeDel(sh, buf, keyLength));
+            }
             assertFalse(s.has("k"));
+            // A buffer too short for the value: its size comes back, nothing is written.
+            s.set("k", "0123456789");
+            byte[] small = {'k', 0, 0, 0};
+            assertEquals(-2 - 11, Native.storeGet(sh, small, 1));
+            assertEquals('k', small[0]);
+            byte[] enough = new byte[11];
+            enough[0] = 'k';
+            assertEquals(11, Native.storeGet(sh, enough, 1));
+            assertEquals("0123456789", ValueCodec.readScalar(enough, 0, 11));
+            assertEquals(-1, Native.storeGet(sh, new byte[] {'x'}, 1));
         }
     }
 
     @Test
     void forgedAndStaleHandles() {
         long[] forged = {0, 1, -1, Long.MAX_VALUE, Long.MIN_VALUE, 0x5E00_0000_0000_0001L, 0x5F00_0000_0000_0001L};
-        byte[] key = ValueCodec.encodeKey("k");
+        byte[] key = {'k', 1};
         for (long h : forged) {
-            assertThrows(IllegalStateException.class, () -> Native.storeGet(h, key));
-            assertThrows(IllegalStateException.class, () -> Native.storeSet(h, key, new byte[] {1}));
+            assertThrows(IllegalStateException.class, () -> Native.storeGet(h, key, 1));
+            assertThrows(IllegalStateException.class, () -> Native.storeSet(h, key, 1, 2));
             assertThrows(IllegalStateException.class, () -> Native.storeSize(h));
             assertThrows(IllegalStateException.class, () -> Native.storeRelease(h));
             assertThrows(FactoryClosedException.class, () -> Native.storeOpen(h, "sid"));
@@ -98,9 +119,9 @@ class BoundaryTest {
         long sh = s.unsafeNativeHandleWithoutGuard();
         // A store handle is not a factory handle, and the other way round.
         assertThrows(FactoryClosedException.class, () -> Native.storeOpen(sh, "sid"));
-        assertThrows(IllegalStateException.class, () -> Native.storeGet(fh, key));
+        assertThrows(IllegalStateException.class, () -> Native.storeGet(fh, key, 1));
         s.close();
-        assertThrows(IllegalStateException.class, () -> Native.storeGet(sh, key), "released");
+        assertThrows(IllegalStateException.class, () -> Native.storeGet(sh, key, 1), "released");
         f.close();
         assertThrows(FactoryClosedException.class, () -> Native.storeOpen(fh, "sid"), "closed");
     }
@@ -187,14 +208,14 @@ class BoundaryTest {
                 handle[0] = s.unsafeNativeHandleWithoutGuard();
             };
             open.run();
-            byte[] key = ValueCodec.encodeKey("k");
+            byte[] key = {'k', 0, 0, 0, 0, 0};
             long deadline = System.nanoTime() + 10_000_000_000L;
             boolean released = false;
             while (!released && System.nanoTime() < deadline) {
                 System.gc();
                 Thread.sleep(20);
                 try {
-                    Native.storeGet(handle[0], key);
+                    Native.storeGet(handle[0], key, 1);
                 } catch (IllegalStateException e) {
                     released = true;
                 }

@@ -30,8 +30,13 @@ class ValuesTest {
 
     /** Stores a raw document, as another language would, and reads it back through Java. */
     private static Object storeRawAndGet(Store store, byte[] doc) {
+        byte[] buf = new byte[3 + doc.length];
+        buf[0] = 'r';
+        buf[1] = 'a';
+        buf[2] = 'w';
+        System.arraycopy(doc, 0, buf, 3, doc.length);
         try (NativeHandleGuard guard = new NativeHandleGuard(store)) {
-            Native.storeSet(guard.nativeHandle(), ValueCodec.encodeKey("raw"), doc);
+            Native.storeSet(guard.nativeHandle(), buf, 3, buf.length);
         }
         return store.get("raw");
     }
@@ -136,6 +141,8 @@ class ValuesTest {
                 byte[] doc = (byte[]) c[0];
                 Object back = storeRawAndGet(store, doc);
                 assertEquals(c[1], back, () -> "bytes " + Arrays.toString(doc));
+                // The direct scalar reader and msgpack-core agree.
+                assertEquals(c[1], PLAIN.decode(doc), () -> "msgpack-core on " + Arrays.toString(doc));
                 assertEquals(typeOf(c[1]), typeOf(back), () -> "type of " + Arrays.toString(doc));
             }
             Object bin = storeRawAndGet(store, bytes(0xc4, 3, 1, 2, 3));
@@ -207,6 +214,36 @@ class ValuesTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PLAIN.encode(v), v.toString());
             assertTrue(e.getMessage().contains(v.getClass().getName()) || e.getMessage().contains("map keys"), e.getMessage());
         }
+    }
+
+    /** The direct writer of the hot path writes what msgpack-core writes, every size form. */
+    @Test
+    void directWriterMatchesMsgpackCore() {
+        Object[] values = {"", "a", "x".repeat(31), "x".repeat(32), "x".repeat(255), "x".repeat(256),
+            "x".repeat(65535), "x".repeat(65536), "é", "é".repeat(20), "é".repeat(200), "😀".repeat(40000),
+            new byte[0], new byte[255], new byte[256], new byte[65536], 0, -1, 1L << 40, (short) 7, (byte) -3,
+            1.25f, -2.5, Double.NaN, true, false, List.of(1), Map.of("k", "v")};
+        for (Object v : values) {
+            ValueCodec.Buffer buf = new ValueCodec.Buffer();
+            int end = PLAIN.writeValue(buf, 3, v);
+            byte[] direct = Arrays.copyOfRange(buf.bytes, 3, end);
+            assertArrayEquals(PLAIN.encode(v), direct, () -> "value of class " + v.getClass());
+            Object scalar = ValueCodec.readScalar(direct, 0, direct.length);
+            Object expected = PLAIN.decode(direct);
+            if (scalar != ValueCodec.NOT_SCALAR) {
+                if (expected instanceof byte[]) {
+                    assertArrayEquals((byte[]) expected, (byte[]) scalar);
+                } else {
+                    assertEquals(expected, scalar);
+                }
+            } else {
+                assertTrue(v instanceof List || v instanceof Map, v.getClass().toString());
+            }
+        }
+        ValueCodec.Buffer buf = new ValueCodec.Buffer();
+        assertThrows(IllegalArgumentException.class, () -> PLAIN.writeValue(buf, 0, "bad\uD800é"));
+        assertThrows(IllegalArgumentException.class, () -> ValueCodec.writeKey(buf, "é\uDC00"));
+        assertEquals(4, ValueCodec.writeKey(buf, "ab?c"));
     }
 
     @Test
