@@ -122,3 +122,12 @@ def test_closed_store_raises_store_error(store: ss.Store) -> None:
         store.get("k")
     with pytest.raises(ss.StoreError):
         store.set("k", 1)
+
+
+@pytest.mark.parametrize("cls", list(HIERARCHY), ids=lambda c: c.__name__)
+def test_exceptions_pickle(cls: type[BaseException]) -> None:
+    """multiprocessing and concurrent.futures carry exceptions between processes pickled."""
+    import pickle
+
+    again = pickle.loads(pickle.dumps(cls("message")))
+    assert type(again) is cls and again.args == ("message",)
