@@ -122,3 +122,29 @@ def test_factory_created_in_child_can_fork_again() -> None:
         assert f.create_store("a")["k"] == 1
 
     assert run_in_child(child) == 0
+
+
+def test_child_opens_its_own_factory_on_the_same_backend(url: str, sid: str) -> None:
+    """The gunicorn pattern on every backend: the parent's factory is off limits in the
+    worker, a worker's own factory works, and on a shared backend it sees the parent's data."""
+    parent = ss.StoreFactory(url)
+    store = parent.create_store(sid)
+    store["from"] = "parent"
+
+    def child() -> None:
+        try:
+            store.get("from")
+        except ss.StoreError as e:
+            assert "before a fork" in str(e)
+        else:
+            raise AssertionError("inherited store answered")
+        with ss.StoreFactory(url) as own, own.create_store(sid) as s:
+            seen = s.get("from")
+            assert seen == (None if url.startswith("memory") or url == "" else "parent"), seen
+            s["from_child"] = 1
+
+    assert run_in_child(child) == 0
+    shared = not (url.startswith("memory") or url == "")
+    assert ("from_child" in store) is shared
+    store.destroy()
+    parent.close()
