@@ -11,6 +11,7 @@ use jni::objects::{JByteArray, JString};
 use jni::refs::Reference;
 use jni::sys::{jbyteArray, jint, jsize, JNIEnv};
 use jni::Env;
+use sessionstore::names::MAX_KEY_LEN;
 use sessionstore::{Error, ErrorKind};
 
 use crate::runner::Result;
@@ -28,7 +29,7 @@ pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8], &mut Vec<u8>
         Ok(mut scratch) => {
             let (input, output) = &mut *scratch;
             input.clear();
-            input.resize(len, 0);
+            input.resize(len, SENTINEL);
             output.clear();
             let result = f(input, output);
             if input.capacity() > KEEP_BYTES || output.capacity() > KEEP_BYTES {
@@ -37,9 +38,13 @@ pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8], &mut Vec<u8>
             }
             result
         }
-        Err(_) => f(&mut vec![0; len], &mut Vec::new()),
+        Err(_) => f(&mut vec![SENTINEL; len], &mut Vec::new()),
     })
 }
+
+/// What the input scratch holds before a read: 0xc1 is never valid in MessagePack, nor as a
+/// UTF-8 byte, so bytes a failed read did not replace are refused by the core.
+const SENTINEL: u8 = 0xc1;
 
 /// Scratch buffers larger than this are freed after the call.
 const KEEP_BYTES: usize = 64 << 10;
@@ -58,22 +63,20 @@ impl RawEnv {
         RawEnv(env)
     }
 
-    /// The length of a `byte[]` argument.
-    pub(crate) fn len(self, array: jbyteArray, what: &str) -> Result<usize> {
+    /// Copies `array[0..buf.len()]` into `buf`. `buf.len()` comes from the Java caller: when
+    /// it passes the array's end, the JVM raises ArrayIndexOutOfBoundsException and copies
+    /// nothing, so `buf` keeps the sentinel bytes that [`with_scratch`] put there, which are
+    /// neither UTF-8 nor MessagePack: the core then refuses them, and the pending exception is
+    /// what Java sees. (Asking the array's length first would cost one more JVM transition
+    /// per call.)
+    pub(crate) fn read(self, array: jbyteArray, buf: &mut [u8]) -> Result<()> {
         if array.is_null() {
-            return Err(null(what).into());
+            return Err(null("buffer").into());
         }
-        // SAFETY: `self.0` is the live environment of this native call (`RawEnv::new`), and
-        // `array` is a non-null local reference the JVM passed as a `byte[]` parameter.
-        let len = unsafe { ((**self.0).v1_1.GetArrayLength)(self.0, array) };
-        Ok(usize::try_from(len).unwrap_or(0))
-    }
-
-    /// Copies `array[0..buf.len()]` into `buf`; `buf.len()` is at most the array's length.
-    pub(crate) fn read(self, array: jbyteArray, buf: &mut [u8]) {
-        // SAFETY: as in `len`; the region is within the array (callers check against `len`),
-        // so the call raises no exception; `buf` is valid for `buf.len()` bytes, and jbyte
-        // (i8) has the layout of u8.
+        // SAFETY: `self.0` is the live environment of this native call (`RawEnv::new`),
+        // `array` a non-null local reference the JVM passed as a `byte[]` parameter, and `buf`
+        // is valid for `buf.len()` bytes (jbyte, i8, has the layout of u8). A region outside
+        // the array raises a Java exception, never an out-of-bounds access.
         unsafe {
             ((**self.0).v1_1.GetByteArrayRegion)(
                 self.0,
@@ -83,11 +86,13 @@ impl RawEnv {
                 buf.as_mut_ptr().cast(),
             )
         }
+        Ok(())
     }
 
-    /// Copies `bytes` to `array[0..bytes.len()]`; `bytes.len()` is at most the array's length.
+    /// Copies `bytes` to `array[0..bytes.len()]` (a region past the array's end raises
+    /// ArrayIndexOutOfBoundsException, as in `read`).
     pub(crate) fn write(self, array: jbyteArray, bytes: &[u8]) {
-        // SAFETY: as in `read`, the other way round.
+        // SAFETY: as in `read`, the other way round; `array` was non-null there.
         unsafe {
             ((**self.0).v1_1.SetByteArrayRegion)(
                 self.0,
@@ -98,20 +103,31 @@ impl RawEnv {
             )
         }
     }
+}
 
-    /// The buffer of a hot call: its length, checked against `key_len` and `len`.
-    pub(crate) fn buffer(self, array: jbyteArray, key_len: jint, len: jint) -> Result<usize> {
-        let capacity = self.len(array, "buffer")?;
-        let ok = key_len >= 0 && len >= key_len && (len as usize) <= capacity;
-        if !ok {
-            return Err(Error::new(
-                ErrorKind::InvalidArg,
-                format!("bad buffer bounds: key {key_len}, length {len}, capacity {capacity}"),
-            )
-            .into());
-        }
-        Ok(capacity)
+/// Checks the lengths of a hot call's buffer before anything is allocated or read:
+/// `0 <= key_len <= len`, and a key of at most `MAX_KEY_LEN` bytes.
+pub(crate) fn check_bounds(key_len: jint, len: jint) -> Result<()> {
+    if key_len < 0 || len < key_len {
+        return Err(Error::new(
+            ErrorKind::InvalidArg,
+            format!("bad buffer bounds: key length {key_len}, length {len}"),
+        )
+        .into());
     }
+    if key_len as usize > MAX_KEY_LEN {
+        return Err(Error::new(
+            ErrorKind::InvalidArg,
+            format!("a key is at most {MAX_KEY_LEN} bytes, got {key_len}"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Checks that a document of `doc_len` bytes may be stored, before its bytes are copied.
+pub(crate) fn check_doc_len(doc_len: usize, max: usize) -> Result<()> {
+    Ok(sessionstore::value::check_size(doc_len, max)?)
 }
 
 /// Splits a buffer into its key (validated as UTF-8 of at most 1024 bytes) and the rest.

@@ -1,8 +1,9 @@
 //! Handle registries: a Java wrapper holds a `long` that is looked up here, so a stale,
 //! released or forged handle answers an error (and so a Java exception) instead of touching
-//! freed memory. Each call clones the entry out, so a concurrent release never frees what a
-//! running call uses.
+//! freed memory. A running call keeps its entry (a read lock or a clone of the `Arc`), so a
+//! concurrent release never frees what it uses.
 
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock};
 
@@ -18,7 +19,7 @@ pub(crate) struct Registry<T> {
     tag: i64,
     /// What a handle missing from the registry means.
     missing: fn() -> Error,
-    map: DashMap<i64, T>,
+    map: DashMap<i64, T, BuildHasherDefault<HandleHasher>>,
 }
 
 impl<T: Clone> Registry<T> {
@@ -26,7 +27,9 @@ impl<T: Clone> Registry<T> {
         Registry {
             tag: tag << ID_BITS,
             missing,
-            map: DashMap::new(),
+            // Many shards: each call read-locks one, and threads working on different stores
+            // should rarely share one.
+            map: DashMap::with_capacity_and_hasher_and_shard_amount(0, Default::default(), 64),
         }
     }
 
@@ -52,6 +55,44 @@ impl<T: Clone> Registry<T> {
             .remove(&handle)
             .map(|(_, v)| v)
             .ok_or_else(self.missing)
+    }
+}
+
+/// Handles are distinct counters, not attacker-chosen keys: one multiplication spreads them
+/// over the shards and buckets (Fibonacci hashing), cheaper than a general-purpose hasher.
+#[derive(Default)]
+pub(crate) struct HandleHasher(u64);
+
+impl Hasher for HandleHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl Registry<Arc<Store>> {
+    /// Runs `f` on the store of `handle`. On a local backend the registry's shard stays
+    /// read-locked during `f` (it is short), which spares the reference count two atomic
+    /// operations per call; a remote store is cloned out first, so a slow operation never
+    /// holds the lock. `f` must not insert or remove handles.
+    pub(crate) fn with<R>(&self, handle: i64, f: impl FnOnce(&Store) -> R) -> Result<R, Error> {
+        let entry = self.map.get(&handle).ok_or_else(self.missing)?;
+        if entry.is_remote() {
+            let store = Arc::clone(entry.value());
+            drop(entry);
+            Ok(f(&store))
+        } else {
+            Ok(f(entry.value()))
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use jni::objects::{JByteArray, JClass};
 use jni::sys::{jboolean, jbyteArray, jint, jlong};
 use jni::EnvUnowned;
 
-use crate::args::{byte_array, split_key, with_bytes, with_scratch};
+use crate::args::{byte_array, check_bounds, check_doc_len, split_key, with_bytes, with_scratch};
 use crate::handles::STORES;
 use crate::runner::{run, run_fast};
 
@@ -21,20 +21,22 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSet<'l>(
     len: jint,
 ) {
     run_fast(env, |raw| {
-        raw.buffer(buffer, key_len, len)?;
-        let store = STORES.get(store)?;
-        with_scratch(len as usize, |input, _| {
-            raw.read(buffer, input);
-            let (key, doc) = split_key(input, key_len as usize)?;
-            Ok(store.set(key, doc)?)
-        })
+        check_bounds(key_len, len)?;
+        STORES.with(store, |store| {
+            check_doc_len((len - key_len) as usize, store.max_value_bytes())?;
+            with_scratch(len as usize, |input, _| {
+                raw.read(buffer, input)?;
+                let (key, doc) = split_key(input, key_len as usize)?;
+                Ok(store.set(key, doc)?)
+            })
+        })?
     })
 }
 
-/// `int storeGet(long store, byte[] buffer, int keyLength)`: writes the document of the key
-/// `buffer[0, keyLength)` to the front of `buffer` and answers its length; -1 when the key
-/// has no value; `-(2 + n)` when the document is `n` bytes and `buffer` is shorter (then
-/// nothing is written: call again with a buffer of at least `n` bytes).
+/// `int storeGet(long store, byte[] buffer, int keyLength, int capacity)`: writes the document
+/// of the key `buffer[0, keyLength)` to the front of `buffer` (`capacity` bytes long) and
+/// answers its length; -1 when the key has no value; `-(2 + n)` when the document is `n`
+/// bytes, more than `capacity` (then nothing is written: call again with a larger buffer).
 #[no_mangle]
 pub extern "system" fn Java_io_sessionstore_Native_storeGet<'l>(
     env: EnvUnowned<'l>,
@@ -42,20 +44,23 @@ pub extern "system" fn Java_io_sessionstore_Native_storeGet<'l>(
     store: jlong,
     buffer: jbyteArray,
     key_len: jint,
+    capacity: jint,
 ) -> jint {
     run_fast(env, |raw| {
-        let capacity = raw.buffer(buffer, key_len, key_len)?;
-        let store = STORES.get(store)?;
+        check_bounds(key_len, capacity)?;
+        let capacity = capacity as usize;
         with_scratch(key_len as usize, |input, output| {
-            raw.read(buffer, input);
+            raw.read(buffer, input)?;
             let (key, _) = split_key(input, key_len as usize)?;
             // Copied out first: no JNI call runs while the backend lends the value.
-            let found = store.get_with(key, |doc| {
-                if doc.len() <= capacity {
-                    output.extend_from_slice(doc);
-                }
-                doc.len()
-            })?;
+            let found = STORES.with(store, |store| {
+                store.get_with(key, |doc| {
+                    if doc.len() <= capacity {
+                        output.extend_from_slice(doc);
+                    }
+                    doc.len()
+                })
+            })??;
             Ok(match found {
                 None => -1,
                 Some(len) if len <= capacity => {
@@ -78,12 +83,11 @@ pub extern "system" fn Java_io_sessionstore_Native_storeHas<'l>(
     key_len: jint,
 ) -> jboolean {
     run_fast(env, |raw| {
-        raw.buffer(buffer, key_len, key_len)?;
-        let store = STORES.get(store)?;
+        check_bounds(key_len, key_len)?;
         with_scratch(key_len as usize, |input, _| {
-            raw.read(buffer, input);
+            raw.read(buffer, input)?;
             let (key, _) = split_key(input, key_len as usize)?;
-            Ok(store.has(key)?)
+            Ok(STORES.with(store, |store| store.has(key))??)
         })
     })
 }
@@ -98,12 +102,11 @@ pub extern "system" fn Java_io_sessionstore_Native_storeDel<'l>(
     key_len: jint,
 ) -> jboolean {
     run_fast(env, |raw| {
-        raw.buffer(buffer, key_len, key_len)?;
-        let store = STORES.get(store)?;
+        check_bounds(key_len, key_len)?;
         with_scratch(key_len as usize, |input, _| {
-            raw.read(buffer, input);
+            raw.read(buffer, input)?;
             let (key, _) = split_key(input, key_len as usize)?;
-            Ok(store.del(key)?)
+            Ok(STORES.with(store, |store| store.del(key))??)
         })
     })
 }
@@ -116,7 +119,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSize<'l>(
     store: jlong,
 ) -> jint {
     run_fast(env, |_raw| {
-        let len = STORES.get(store)?.len()?;
+        let len = STORES.with(store, |store| store.len())??;
         Ok(jint::try_from(len).unwrap_or(jint::MAX))
     })
 }

@@ -27,11 +27,12 @@ final class Native {
     static native void storeSet(long store, byte[] buffer, int keyLength, int length);
 
     /**
-     * Writes the document of the key {@code buffer[0, keyLength)} to the front of the buffer:
-     * its length; -1 when missing; {@code -(2 + n)} when it needs {@code n} bytes and the buffer
-     * is shorter (nothing written).
+     * Writes the document of the key {@code buffer[0, keyLength)} to the front of the buffer
+     * ({@code capacity} bytes, its length): the document's length; -1 when missing;
+     * {@code -(2 + n)} when it needs {@code n} bytes, more than the capacity (nothing written).
+     * Lengths past the array's end raise ArrayIndexOutOfBoundsException (the JVM checks them).
      */
-    static native int storeGet(long store, byte[] buffer, int keyLength);
+    static native int storeGet(long store, byte[] buffer, int keyLength, int capacity);
 
     static native boolean storeHas(long store, byte[] buffer, int keyLength);
 

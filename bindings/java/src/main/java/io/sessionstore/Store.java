@@ -99,7 +99,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
             int length;
             try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
                 long h = guard.nativeHandle();
-                while ((length = Native.storeGet(h, buf.bytes, keyLength)) < -1) {
+                while ((length = Native.storeGet(h, buf.bytes, keyLength, buf.bytes.length)) < -1) {
                     buf.ensure(-2 - length); // the value is larger than the buffer: grow, ask again
                 }
             }

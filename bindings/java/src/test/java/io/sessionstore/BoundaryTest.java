@@ -68,7 +68,7 @@ class BoundaryTest {
             assertThrows(NullPointerException.class, () -> Native.storeOpen(fh, null));
             assertThrows(NullPointerException.class, () -> Native.factoryDestroySession(fh, null));
             assertThrows(NullPointerException.class, () -> Native.storeSet(sh, null, 0, 1));
-            assertThrows(NullPointerException.class, () -> Native.storeGet(sh, null, 1));
+            assertThrows(NullPointerException.class, () -> Native.storeGet(sh, null, 1, 1));
             assertThrows(NullPointerException.class, () -> Native.storeHas(sh, null, 1));
             assertThrows(NullPointerException.class, () -> Native.storeDel(sh, null, 1));
             assertThrows(NullPointerException.class, () -> Native.storeSetAll(sh, null));
@@ -76,28 +76,52 @@ class BoundaryTest {
             assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, new byte[] {(byte) 0xff, 1}, 1, 2));
             assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, new byte[] {'k', (byte) 0xc1}, 1, 2));
             assertThrows(IllegalArgumentException.class, () -> Native.storeSetAll(sh, new byte[] {1}));
-            // Bounds outside the buffer: refused before any byte is read.
-            byte[] buf = {'k', 1};
-            int[][] bad = {{-1, 1}, {2, 1}, {1, 3}, {0, -1}, {Integer.MAX_VALUE, Integer.MAX_VALUE}, {1, Integer.MIN_VALUE}};
+            // Bounds that are not lengths: refused before any byte is read.
+            byte[] buf = {'k', (byte) 0xc3};
+            int[][] bad = {{-1, 1}, {2, 1}, {0, -1}, {1, Integer.MIN_VALUE}};
             for (int[] b : bad) {
                 assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, buf, b[0], b[1]));
             }
-            for (int keyLength : new int[] {-1, 3, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
-                assertThrows(IllegalArgumentException.class, () -> Native.storeGet(sh, buf, keyLength));
+            for (int keyLength : new int[] {-1, Integer.MIN_VALUE}) {
+                assertThrows(IllegalArgumentException.class, () -> Native.storeGet(sh, buf, keyLength, 2));
                 assertThrows(IllegalArgumentException.class, () -> Native.storeHas(sh, buf, keyLength));
                 assertThrows(IllegalArgumentException.class, () -> Native.storeDel(sh, buf, keyLength));
             }
+            assertThrows(IllegalArgumentException.class, () -> Native.storeGet(sh, buf, 1, 0));
+            // Lengths past the array's end: the JVM's bounds check throws, nothing is stored.
+            int[][] past = {{1, 3}, {3, 3}, {0, 3}, {1024, 2000}};
+            for (int[] b : past) {
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> Native.storeSet(sh, buf, b[0], b[1]));
+            }
+            for (int keyLength : new int[] {3, 1024}) {
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> Native.storeGet(sh, buf, keyLength, keyLength));
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> Native.storeHas(sh, buf, keyLength));
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> Native.storeDel(sh, buf, keyLength));
+            }
+            // Huge lengths are refused before anything is allocated: keys by length, documents
+            // by max_value_bytes.
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, buf, Integer.MAX_VALUE, Integer.MAX_VALUE));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSet(sh, buf, 1, Integer.MAX_VALUE));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeGet(sh, buf, Integer.MAX_VALUE, Integer.MAX_VALUE));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeHas(sh, buf, 1025));
+            assertEquals(0, s.size(), "nothing was stored");
+            Native.storeSet(sh, buf, 1, 2);
+            assertEquals(true, s.get("k"));
+            // A capacity larger than the array: the write back is what the JVM refuses.
+            s.set("k", "0123456789");
+            assertThrows(ArrayIndexOutOfBoundsException.class, () -> Native.storeGet(sh, new byte[] {'k'}, 1, 20));
+            s.del("k");
             assertFalse(s.has("k"));
             // A buffer too short for the value: its size comes back, nothing is written.
             s.set("k", "0123456789");
             byte[] small = {'k', 0, 0, 0};
-            assertEquals(-2 - 11, Native.storeGet(sh, small, 1));
+            assertEquals(-2 - 11, Native.storeGet(sh, small, 1, small.length));
             assertEquals('k', small[0]);
             byte[] enough = new byte[11];
             enough[0] = 'k';
-            assertEquals(11, Native.storeGet(sh, enough, 1));
+            assertEquals(11, Native.storeGet(sh, enough, 1, enough.length));
             assertEquals("0123456789", ValueCodec.readScalar(enough, 0, 11));
-            assertEquals(-1, Native.storeGet(sh, new byte[] {'x'}, 1));
+            assertEquals(-1, Native.storeGet(sh, new byte[] {'x'}, 1, 1));
         }
     }
 
@@ -106,7 +130,7 @@ class BoundaryTest {
         long[] forged = {0, 1, -1, Long.MAX_VALUE, Long.MIN_VALUE, 0x5E00_0000_0000_0001L, 0x5F00_0000_0000_0001L};
         byte[] key = {'k', 1};
         for (long h : forged) {
-            assertThrows(IllegalStateException.class, () -> Native.storeGet(h, key, 1));
+            assertThrows(IllegalStateException.class, () -> Native.storeGet(h, key, 1, 2));
             assertThrows(IllegalStateException.class, () -> Native.storeSet(h, key, 1, 2));
             assertThrows(IllegalStateException.class, () -> Native.storeSize(h));
             assertThrows(IllegalStateException.class, () -> Native.storeRelease(h));
@@ -119,9 +143,9 @@ class BoundaryTest {
         long sh = s.unsafeNativeHandleWithoutGuard();
         // A store handle is not a factory handle, and the other way round.
         assertThrows(FactoryClosedException.class, () -> Native.storeOpen(sh, "sid"));
-        assertThrows(IllegalStateException.class, () -> Native.storeGet(fh, key, 1));
+        assertThrows(IllegalStateException.class, () -> Native.storeGet(fh, key, 1, 2));
         s.close();
-        assertThrows(IllegalStateException.class, () -> Native.storeGet(sh, key, 1), "released");
+        assertThrows(IllegalStateException.class, () -> Native.storeGet(sh, key, 1, 2), "released");
         f.close();
         assertThrows(FactoryClosedException.class, () -> Native.storeOpen(fh, "sid"), "closed");
     }
@@ -215,7 +239,7 @@ class BoundaryTest {
                 System.gc();
                 Thread.sleep(20);
                 try {
-                    Native.storeGet(handle[0], key, 1);
+                    Native.storeGet(handle[0], key, 1, key.length);
                 } catch (IllegalStateException e) {
                     released = true;
                 }
