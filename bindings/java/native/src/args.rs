@@ -125,6 +125,48 @@ pub(crate) fn check_bounds(key_len: jint, len: jint) -> Result<()> {
     Ok(())
 }
 
+/// True when `doc` is certainly one valid scalar value (str, bin, int, float, bool) of the
+/// portable format, checked here without building a value. `false` means "not known": the
+/// caller then lets the core validate the document in full. Java writes every scalar with the
+/// forms checked here, so most `set` calls skip the core's general reader.
+pub(crate) fn is_valid_scalar(doc: &[u8]) -> bool {
+    let Some((&marker, rest)) = doc.split_first() else {
+        return false;
+    };
+    let be = |n: usize| {
+        rest[..n]
+            .iter()
+            .fold(0usize, |acc, &b| acc << 8 | usize::from(b))
+    };
+    match marker {
+        // positive fixint, negative fixint, false, true
+        0x00..=0x7f | 0xe0..=0xff | 0xc2 | 0xc3 => rest.is_empty(),
+        // int8/uint8, int16/uint16, int32/uint32/float32, int64/uint64/float64
+        0xcc | 0xd0 => rest.len() == 1,
+        0xcd | 0xd1 => rest.len() == 2,
+        0xca | 0xce | 0xd2 => rest.len() == 4,
+        0xcb | 0xcf | 0xd3 => rest.len() == 8,
+        // fixstr, str8, str16, str32: the length, then exactly that much UTF-8
+        0xa0..=0xbf => {
+            rest.len() == usize::from(marker & 0x1f) && std::str::from_utf8(rest).is_ok()
+        }
+        0xd9 => {
+            rest.len() > 1 && rest.len() - 1 == be(1) && std::str::from_utf8(&rest[1..]).is_ok()
+        }
+        0xda => {
+            rest.len() > 2 && rest.len() - 2 == be(2) && std::str::from_utf8(&rest[2..]).is_ok()
+        }
+        0xdb => {
+            rest.len() > 4 && rest.len() - 4 == be(4) && std::str::from_utf8(&rest[4..]).is_ok()
+        }
+        // bin8, bin16, bin32: the length, then exactly that many bytes
+        0xc4 => !rest.is_empty() && rest.len() - 1 == be(1),
+        0xc5 => rest.len() >= 2 && rest.len() - 2 == be(2),
+        0xc6 => rest.len() >= 4 && rest.len() - 4 == be(4),
+        _ => false,
+    }
+}
+
 /// Checks that a document of `doc_len` bytes may be stored, before its bytes are copied.
 pub(crate) fn check_doc_len(doc_len: usize, max: usize) -> Result<()> {
     Ok(sessionstore::value::check_size(doc_len, max)?)
@@ -169,4 +211,76 @@ pub(crate) fn byte_array<'local>(
     bytes: &[u8],
 ) -> Result<JByteArray<'local>> {
     Ok(env.byte_array_from_slice(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_scalar;
+
+    /// Whatever the fast check accepts, the core's full validation accepts too; and it accepts
+    /// every scalar form Java writes.
+    #[test]
+    fn the_scalar_check_never_accepts_what_the_core_refuses() {
+        let mut docs: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0x05],
+            vec![0xff],
+            vec![0xc0],
+            vec![0xc1],
+            vec![0xc2],
+            vec![0xc3, 0x00],
+            vec![0xd0, 0x9c],
+            vec![0xd0],
+            vec![0xd1, 0, 1],
+            vec![0xd2, 0, 0, 0, 5],
+            vec![0xd2, 0, 0, 5],
+            vec![0xd3, 0, 0, 0, 0, 0, 0, 0, 5],
+            vec![0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            vec![0xca, 0x3f, 0xc0, 0, 0],
+            vec![0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0],
+            vec![0xa5, b'h', b'e', b'l', b'l', b'o'],
+            vec![0xa5, b'h', b'e', b'l', b'l'],
+            vec![0xa2, 0xff, 0xfe],
+            vec![0xa1, b'x', b'y'],
+            vec![0xd9, 3, 0xe2, 0x82, 0xac],
+            vec![0xd9, 3, 0xe2, 0x82],
+            vec![0xd9],
+            vec![0xda, 0, 1, b'a'],
+            vec![0xdb, 0, 0, 0, 1, b'a'],
+            vec![0xdb, 0, 0, 0, 2, b'a'],
+            vec![0xc4, 2, 1, 2],
+            vec![0xc4, 3, 1, 2],
+            vec![0xc4],
+            vec![0xc5, 0, 1, 9],
+            vec![0xc6, 0, 0, 0, 0],
+            vec![0x91, 0x01],
+            vec![0x81, 0xa1, b'k', 0x01],
+            vec![0xd4, 80, 7],
+        ];
+        for len in [31usize, 32, 255, 256, 65535, 65536] {
+            let mut doc = match len {
+                0..=31 => vec![0xa0 | len as u8],
+                32..=255 => vec![0xd9, len as u8],
+                256..=65535 => vec![0xda, (len >> 8) as u8, len as u8],
+                _ => vec![0xdb, 0, (len >> 16) as u8, (len >> 8) as u8, len as u8],
+            };
+            doc.extend(std::iter::repeat_n(b'x', len));
+            docs.push(doc);
+        }
+        let mut accepted = 0;
+        for doc in &docs {
+            let core = sessionstore::value::validate(doc, 1 << 20).is_ok();
+            if is_valid_scalar(doc) {
+                assert!(
+                    core,
+                    "the fast check accepted what the core refuses: {doc:x?}"
+                );
+                accepted += 1;
+            } else if doc.len() < 40 && core {
+                // Containers and extensions are left to the core.
+                assert!(matches!(doc[0], 0x80..=0x9f | 0xd4), "{doc:x?}");
+            }
+        }
+        assert_eq!(accepted, 23);
+    }
 }

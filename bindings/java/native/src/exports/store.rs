@@ -5,7 +5,9 @@ use jni::objects::{JByteArray, JClass};
 use jni::sys::{jboolean, jbyteArray, jint, jlong};
 use jni::EnvUnowned;
 
-use crate::args::{byte_array, check_bounds, check_doc_len, split_key, with_bytes, with_scratch};
+use crate::args::{
+    byte_array, check_bounds, check_doc_len, is_valid_scalar, split_key, with_bytes, with_scratch,
+};
 use crate::handles::STORES;
 use crate::runner::{run, run_fast};
 
@@ -27,7 +29,12 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSet<'l>(
             with_scratch(len as usize, |input, _| {
                 raw.read(buffer, input)?;
                 let (key, doc) = split_key(input, key_len as usize)?;
-                Ok(store.set(key, doc)?)
+                if is_valid_scalar(doc) {
+                    // Validated above: only the size is left to check.
+                    Ok(store.set_encoded(key, doc)?)
+                } else {
+                    Ok(store.set(key, doc)?)
+                }
             })
         })?
     })
