@@ -79,19 +79,39 @@ impl Hasher for HandleHasher {
     }
 }
 
-impl Registry<Arc<Store>> {
+/// An open store, and whether its backend is remote (asked once: it takes a few pointer hops).
+#[derive(Clone)]
+pub(crate) struct StoreEntry {
+    store: Arc<Store>,
+    remote: bool,
+}
+
+impl StoreEntry {
+    pub(crate) fn new(store: Store) -> Self {
+        StoreEntry {
+            remote: store.is_remote(),
+            store: Arc::new(store),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+}
+
+impl Registry<StoreEntry> {
     /// Runs `f` on the store of `handle`. On a local backend the registry's shard stays
     /// read-locked during `f` (it is short), which spares the reference count two atomic
     /// operations per call; a remote store is cloned out first, so a slow operation never
     /// holds the lock. `f` must not insert or remove handles.
     pub(crate) fn with<R>(&self, handle: i64, f: impl FnOnce(&Store) -> R) -> Result<R, Error> {
         let entry = self.map.get(&handle).ok_or_else(self.missing)?;
-        if entry.is_remote() {
-            let store = Arc::clone(entry.value());
+        if entry.remote {
+            let store = Arc::clone(&entry.store);
             drop(entry);
             Ok(f(&store))
         } else {
-            Ok(f(entry.value()))
+            Ok(f(&entry.store))
         }
     }
 }
@@ -105,7 +125,7 @@ pub(crate) static FACTORIES: LazyLock<Registry<StoreFactory>> = LazyLock::new(||
 });
 
 /// Open stores, each shared with the calls running on it so a concurrent release is safe.
-pub(crate) static STORES: LazyLock<Registry<Arc<Store>>> = LazyLock::new(|| {
+pub(crate) static STORES: LazyLock<Registry<StoreEntry>> = LazyLock::new(|| {
     Registry::new(0x5E, || {
         Error::new(
             ErrorKind::InvalidHandle,
@@ -122,7 +142,7 @@ mod tests {
     fn handles_are_checked() {
         let factory = StoreFactory::open("memory://").unwrap();
         let f = FACTORIES.insert(factory.clone());
-        let s = STORES.insert(Arc::new(factory.create_store("sid").unwrap()));
+        let s = STORES.insert(StoreEntry::new(factory.create_store("sid").unwrap()));
         assert!(f > 0 && s > 0 && f != s);
         assert!(FACTORIES.get(f).is_ok());
         assert_eq!(FACTORIES.get(s).err().unwrap().kind(), ErrorKind::Closed);

@@ -1,14 +1,12 @@
 //! Factories: open, close, describe, destroy a session, open a store.
 
-use std::sync::Arc;
-
 use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::jlong;
 use jni::EnvUnowned;
 use sessionstore::StoreFactory;
 
 use crate::args::{byte_array, string};
-use crate::handles::{FACTORIES, STORES};
+use crate::handles::{StoreEntry, FACTORIES, STORES};
 use crate::runner::run;
 
 /// `long factoryOpen(String url)`: a new factory handle.
@@ -79,6 +77,6 @@ pub extern "system" fn Java_io_sessionstore_Native_storeOpen<'l>(
         let factory = FACTORIES.get(factory)?;
         let sid = string(env, &session_id, "session id")?;
         let store = factory.create_store(sid)?;
-        Ok(STORES.insert(Arc::new(store)))
+        Ok(STORES.insert(StoreEntry::new(store)))
     })
 }

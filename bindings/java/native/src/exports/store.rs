@@ -139,7 +139,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeKeys<'l>(
     store: jlong,
 ) -> JByteArray<'l> {
     run(env, |env| {
-        let keys = STORES.get(store)?.keys_encoded()?;
+        let keys = STORES.get(store)?.store().keys_encoded()?;
         byte_array(env, &keys)
     })
 }
@@ -152,7 +152,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeGetAll<'l>(
     store: jlong,
 ) -> JByteArray<'l> {
     run(env, |env| {
-        let all = STORES.get(store)?.get_all_encoded()?;
+        let all = STORES.get(store)?.store().get_all_encoded()?;
         byte_array(env, &all)
     })
 }
@@ -166,7 +166,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSetAll<'l>(
     map_document: JByteArray<'l>,
 ) {
     run(env, |env| {
-        let store = STORES.get(store)?;
+        let store = STORES.get(store)?.store().clone();
         with_bytes(env, &map_document, "map", |doc| {
             Ok(store.set_many_encoded(doc)?)
         })
@@ -181,7 +181,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeDestroy<'l>(
     _class: JClass<'l>,
     store: jlong,
 ) {
-    run(env, |_env| Ok(STORES.get(store)?.destroy()?))
+    run(env, |_env| Ok(STORES.get(store)?.store().destroy()?))
 }
 
 /// `boolean storeIsDestroyed(long store)`: whether this handle destroyed or saw its session
@@ -192,7 +192,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeIsDestroyed<'l>(
     _class: JClass<'l>,
     store: jlong,
 ) -> jboolean {
-    run(env, |_env| Ok(STORES.get(store)?.is_destroyed()))
+    run(env, |_env| Ok(STORES.get(store)?.store().is_destroyed()))
 }
 
 /// `void storeRelease(long store)`: frees the handle; the data stays. A call running on the
