@@ -95,3 +95,34 @@ lint:
 
 bench:
 	$(CARGO) bench --bench memory
+
+## test-java: the JNI library (cargo, run by Maven), the self-contained jar and its JUnit 5
+## suite, then bindings/java/examples/Quickstart.java compiled against the jar alone and run.
+## SESSIONSTORE_TEST_URLS=url,url runs the backend tests on other backends too (default
+## memory://). Maven's chatter is filtered out; errors, warnings and Surefire's counts stay.
+JAVA_DIR := bindings/java
+JAVA_JAR := $(JAVA_DIR)/target/sessionstore-0.1.0.jar
+MVN := mvn -B -ntp -f $(JAVA_DIR)/pom.xml
+MVN_OUTPUT := { grep -E '^\[(ERROR|WARNING)\]|Tests run:|BUILD' || true; }
+
+.PHONY: java-example bench-java lint-java
+test-java:
+	$(MVN) verify 2>&1 | $(MVN_OUTPUT)
+	@$(MAKE) --no-print-directory java-example
+
+java-example: $(JAVA_JAR)
+	@mkdir -p build/java-example
+	javac -d build/java-example -cp $(JAVA_JAR) $(JAVA_DIR)/examples/Quickstart.java
+	java -cp $(JAVA_JAR):build/java-example Quickstart
+
+$(JAVA_JAR):
+	$(MVN) -q -DskipTests package
+
+## bench-java: set+get of a short String from 8 threads, our memory store beside a
+## ConcurrentHashMap per session (socketio4j's MemoryStore); prints both and the ratio.
+bench-java:
+	$(MVN) -q -DskipTests package
+	java -cp $(JAVA_JAR):$(JAVA_DIR)/target/test-classes io.sessionstore.Bench
+
+lint-java:
+	cd $(JAVA_DIR)/native && $(CARGO) fmt --check && $(CARGO) clippy --all-targets --quiet -- -D warnings
