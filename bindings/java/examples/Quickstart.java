@@ -4,19 +4,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-/** Compile and run with the jar alone: javac -cp sessionstore.jar Quickstart.java */
 public class Quickstart {
     public static void main(String[] args) {
-        String url = args.length > 0 ? args[0] : "memory://";
-        try (StoreFactory factory = StoreFactory.open(url)) {
+        try (StoreFactory factory = StoreFactory.open("memory://")) {   // or "redis://127.0.0.1:6379/0"
             UUID session = UUID.randomUUID();
-            try (Store store = factory.createStore(session)) {
+            try (Store store = factory.createStore(session)) {        // a client connects
                 store.set("userId", 42);
                 store.set("claims", Map.of("role", "admin", "rooms", List.of("lobby", "ops")));
-                Integer userId = store.get("userId");
+                Integer userId = store.get("userId");                 // missing -> null
                 Map<String, Object> claims = store.get("claims");
-                System.out.println("userId=" + userId + " role=" + claims.get("role") + " keys=" + store.keys());
-                store.destroy(); // on disconnect: the session's data is gone
+                System.out.println("userId=" + userId + " role=" + claims.get("role"));
+                store.destroy();                                      // the client disconnects
             }
         }
     }
