@@ -3,8 +3,9 @@
 //! freed memory. A running call keeps its entry (a read lock or a clone of the `Arc`), so a
 //! concurrent release never frees what it uses.
 
+use std::cell::RefCell;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use dashmap::DashMap;
@@ -84,12 +85,19 @@ impl Hasher for HandleHasher {
 pub(crate) struct StoreEntry {
     store: Arc<Store>,
     remote: bool,
+    /// Whether a thread may keep the store in its [`CACHE`]: a local store without a lease,
+    /// for which a reference kept a little after release changes nothing but when a few
+    /// bytes are freed (a lease would count it as an open handle).
+    cacheable: bool,
 }
 
 impl StoreEntry {
-    pub(crate) fn new(store: Store) -> Self {
+    /// `leased`: the factory was opened with `ttl_ms`.
+    pub(crate) fn new(store: Store, leased: bool) -> Self {
+        let remote = store.is_remote();
         StoreEntry {
-            remote: store.is_remote(),
+            remote,
+            cacheable: !remote && !leased,
             store: Arc::new(store),
         }
     }
@@ -99,13 +107,74 @@ impl StoreEntry {
     }
 }
 
+/// Bumped (after the removal) by every release of a store handle: a thread whose [`CACHE`]
+/// was filled under another count empties it before trusting it.
+static RELEASES: AtomicU64 = AtomicU64::new(0);
+
+/// How many stores a thread keeps at hand: a server thread works on a few sessions at once.
+const CACHE_SLOTS: usize = 4;
+
+/// The stores this thread used last, so that the hot calls find them without locking a
+/// shard of the registry (two atomic read-modify-writes on a cache line other threads share,
+/// the largest cost of a `get` after the JVM's own). Handles are never reused, and the cache
+/// is emptied whenever any store handle was released since it was filled, so a released
+/// handle is refused from every thread as soon as its release returned.
+struct Cache {
+    releases: u64,
+    slots: [Option<(i64, Arc<Store>)>; CACHE_SLOTS],
+    next: usize,
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = const {
+        RefCell::new(Cache { releases: 0, slots: [None, None, None, None], next: 0 })
+    };
+}
+
 impl Registry<StoreEntry> {
-    /// Runs `f` on the store of `handle`. On a local backend the registry's shard stays
-    /// read-locked during `f` (it is short), which spares the reference count two atomic
-    /// operations per call; a remote store is cloned out first, so a slow operation never
-    /// holds the lock. `f` must not insert or remove handles.
+    /// Unregisters a store handle, making every thread's cached copy stale.
+    pub(crate) fn release(&self, handle: i64) -> Result<(), Error> {
+        self.remove(handle)?;
+        RELEASES.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Runs `f` on the store of `handle`: from this thread's cache when it is there (no lock),
+    /// else from the registry. On a local backend the registry's shard stays read-locked
+    /// during `f` (it is short) instead of the `Arc` being cloned; a remote store is cloned
+    /// out first, so a slow operation never holds the lock. `f` must not insert or remove
+    /// handles.
     pub(crate) fn with<R>(&self, handle: i64, f: impl FnOnce(&Store) -> R) -> Result<R, Error> {
+        let releases = RELEASES.load(Ordering::Acquire);
+        let mut f = Some(f);
+        // `f` runs inside the borrow: cloning the `Arc` out would cost the atomics this saves.
+        let hit = CACHE.with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            if cache.releases != releases {
+                cache.slots = Default::default();
+                cache.releases = releases;
+            }
+            let (_, store) = cache.slots.iter().flatten().find(|(h, _)| *h == handle)?;
+            f.take().map(|f| f(store))
+        });
+        if let Some(result) = hit {
+            return Ok(result);
+        }
+        let Some(f) = f else {
+            unreachable!("`f` is taken only on a cache hit")
+        };
         let entry = self.map.get(&handle).ok_or_else(self.missing)?;
+        if entry.cacheable {
+            CACHE.with(|cache| {
+                if let Ok(mut cache) = cache.try_borrow_mut() {
+                    if cache.releases == releases {
+                        let at = cache.next;
+                        cache.slots[at] = Some((handle, Arc::clone(&entry.store)));
+                        cache.next = (at + 1) % CACHE_SLOTS;
+                    }
+                }
+            });
+        }
         if entry.remote {
             let store = Arc::clone(&entry.store);
             drop(entry);
@@ -142,7 +211,7 @@ mod tests {
     fn handles_are_checked() {
         let factory = StoreFactory::open("memory://").unwrap();
         let f = FACTORIES.insert(factory.clone());
-        let s = STORES.insert(StoreEntry::new(factory.create_store("sid").unwrap()));
+        let s = STORES.insert(StoreEntry::new(factory.create_store("sid").unwrap(), false));
         assert!(f > 0 && s > 0 && f != s);
         assert!(FACTORIES.get(f).is_ok());
         assert_eq!(FACTORIES.get(s).err().unwrap().kind(), ErrorKind::Closed);

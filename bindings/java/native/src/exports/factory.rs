@@ -77,6 +77,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeOpen<'l>(
         let factory = FACTORIES.get(factory)?;
         let sid = string(env, &session_id, "session id")?;
         let store = factory.create_store(sid)?;
-        Ok(STORES.insert(StoreEntry::new(store)))
+        let leased = factory.config().ttl.is_some();
+        Ok(STORES.insert(StoreEntry::new(store, leased)))
     })
 }

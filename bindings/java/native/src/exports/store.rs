@@ -203,8 +203,5 @@ pub extern "system" fn Java_io_sessionstore_Native_storeRelease<'l>(
     _class: JClass<'l>,
     store: jlong,
 ) {
-    run(env, |_env| {
-        STORES.remove(store)?;
-        Ok(())
-    })
+    run(env, |_env| Ok(STORES.release(store)?))
 }

@@ -144,6 +144,9 @@ class BoundaryTest {
         // A store handle is not a factory handle, and the other way round.
         assertThrows(FactoryClosedException.class, () -> Native.storeOpen(sh, "sid"));
         assertThrows(IllegalStateException.class, () -> Native.storeGet(fh, key, 1, 2));
+        // Used first, so this thread's cache of stores holds it: the release must still win.
+        s.set("k", 1);
+        assertEquals(1, (Integer) s.get("k"));
         s.close();
         assertThrows(IllegalStateException.class, () -> Native.storeGet(sh, key, 1, 2), "released");
         f.close();
