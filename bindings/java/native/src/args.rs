@@ -89,6 +89,15 @@ impl RawEnv {
         Ok(())
     }
 
+    /// `write` to an array not yet checked for null.
+    pub(crate) fn write_checked(self, array: jbyteArray, bytes: &[u8]) -> Result<()> {
+        if array.is_null() {
+            return Err(null("buffer").into());
+        }
+        self.write(array, bytes);
+        Ok(())
+    }
+
     /// Copies `bytes` to `array[0..bytes.len()]` (a region past the array's end raises
     /// ArrayIndexOutOfBoundsException, as in `read`).
     pub(crate) fn write(self, array: jbyteArray, bytes: &[u8]) {

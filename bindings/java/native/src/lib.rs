@@ -45,6 +45,6 @@ mod tests {
                 rest = &rest[body_start..];
             }
         }
-        assert_eq!(exports, 20, "every native method of io.sessionstore.Native");
+        assert_eq!(exports, 24, "every native method of io.sessionstore.Native");
     }
 }

@@ -9,7 +9,9 @@ use crate::args::{
     byte_array, check_bounds, check_doc_len, is_valid_scalar, split_key, with_bytes, with_scratch,
 };
 use crate::handles::STORES;
+use crate::runner::Result;
 use crate::runner::{run, run_fast};
+use sessionstore::{Error, ErrorKind};
 
 /// `void storeSet(long store, byte[] buffer, int keyLength, int length)`: the key is
 /// `buffer[0, keyLength)`, the document `buffer[keyLength, length)`; the core validates it.
@@ -204,4 +206,126 @@ pub extern "system" fn Java_io_sessionstore_Native_storeRelease<'l>(
     store: jlong,
 ) {
     run(env, |_env| Ok(STORES.release(store)?))
+}
+
+/// The key and document of a small call, passed in registers: `words` hold the bytes
+/// little-endian, of which the first `len` count.
+fn small<const N: usize>(words: [jlong; N], key_len: jint, len: jint) -> Result<[u8; 24]> {
+    check_bounds(key_len, len)?;
+    if len as usize > N * 8 {
+        return Err(Error::new(
+            ErrorKind::InvalidArg,
+            format!("a small call carries at most {} bytes, got {len}", N * 8),
+        )
+        .into());
+    }
+    let mut bytes = [0u8; 24];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    Ok(bytes)
+}
+
+/// `void storeSetSmall(long store, long w0, long w1, long w2, int keyLength, int length)`:
+/// `storeSet` for a key and document of at most 24 bytes together, passed in the three words
+/// (little-endian): no JNI call at all on the way in.
+#[no_mangle]
+pub extern "system" fn Java_io_sessionstore_Native_storeSetSmall<'l>(
+    env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    store: jlong,
+    w0: jlong,
+    w1: jlong,
+    w2: jlong,
+    key_len: jint,
+    len: jint,
+) {
+    run_fast(env, |_raw| {
+        let bytes = small([w0, w1, w2], key_len, len)?;
+        let (key, doc) = split_key(&bytes[..len as usize], key_len as usize)?;
+        STORES.with(store, |store| {
+            if is_valid_scalar(doc) {
+                store.set_encoded(key, doc)
+            } else {
+                store.set(key, doc)
+            }
+        })??;
+        Ok(())
+    })
+}
+
+/// `int storeGetSmall(long store, byte[] buffer, long w0, long w1, int keyLength, int capacity)`:
+/// `storeGet` for a key of at most 16 bytes passed in the two words (little-endian); the
+/// document is written to `buffer` as by `storeGet`.
+#[no_mangle]
+pub extern "system" fn Java_io_sessionstore_Native_storeGetSmall<'l>(
+    env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    store: jlong,
+    buffer: jbyteArray,
+    w0: jlong,
+    w1: jlong,
+    key_len: jint,
+    capacity: jint,
+) -> jint {
+    run_fast(env, |raw| {
+        let bytes = small([w0, w1], key_len, key_len)?;
+        check_bounds(0, capacity)?;
+        let capacity = capacity as usize;
+        let (key, _) = split_key(&bytes[..key_len as usize], key_len as usize)?;
+        with_scratch(0, |_, output| {
+            let found = STORES.with(store, |store| {
+                store.get_with(key, |doc| {
+                    if doc.len() <= capacity {
+                        output.extend_from_slice(doc);
+                    }
+                    doc.len()
+                })
+            })??;
+            Ok(match found {
+                None => -1,
+                Some(len) if len <= capacity => {
+                    raw.write_checked(buffer, output)?;
+                    len as jint
+                }
+                Some(needed) => -2 - jint::try_from(needed).unwrap_or(jint::MAX - 2),
+            })
+        })
+    })
+}
+
+/// `boolean storeHasSmall(long store, long w0, long w1, int keyLength)`: `storeHas` for a key
+/// of at most 16 bytes passed in the two words.
+#[no_mangle]
+pub extern "system" fn Java_io_sessionstore_Native_storeHasSmall<'l>(
+    env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    store: jlong,
+    w0: jlong,
+    w1: jlong,
+    key_len: jint,
+) -> jboolean {
+    run_fast(env, |_raw| {
+        let bytes = small([w0, w1], key_len, key_len)?;
+        let (key, _) = split_key(&bytes[..key_len as usize], key_len as usize)?;
+        Ok(STORES.with(store, |store| store.has(key))??)
+    })
+}
+
+/// `boolean storeDelSmall(long store, long w0, long w1, int keyLength)`: `storeDel` for a key
+/// of at most 16 bytes passed in the two words.
+#[no_mangle]
+pub extern "system" fn Java_io_sessionstore_Native_storeDelSmall<'l>(
+    env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    store: jlong,
+    w0: jlong,
+    w1: jlong,
+    key_len: jint,
+) -> jboolean {
+    run_fast(env, |_raw| {
+        let bytes = small([w0, w1], key_len, key_len)?;
+        let (key, _) = split_key(&bytes[..key_len as usize], key_len as usize)?;
+        Ok(STORES.with(store, |store| store.del(key))??)
+    })
 }

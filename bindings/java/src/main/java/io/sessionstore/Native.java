@@ -34,6 +34,19 @@ final class Native {
      */
     static native int storeGet(long store, byte[] buffer, int keyLength, int capacity);
 
+    /**
+     * {@link #storeSet} for a key and document of at most 24 bytes together, passed as three
+     * little-endian words: no JNI call on the way in.
+     */
+    static native void storeSetSmall(long store, long w0, long w1, long w2, int keyLength, int length);
+
+    /** {@link #storeGet} for a key of at most 16 bytes, passed as two little-endian words. */
+    static native int storeGetSmall(long store, byte[] buffer, long w0, long w1, int keyLength, int capacity);
+
+    static native boolean storeHasSmall(long store, long w0, long w1, int keyLength);
+
+    static native boolean storeDelSmall(long store, long w0, long w1, int keyLength);
+
     static native boolean storeHas(long store, byte[] buffer, int keyLength);
 
     static native boolean storeDel(long store, byte[] buffer, int keyLength);

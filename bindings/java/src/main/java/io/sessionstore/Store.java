@@ -69,7 +69,13 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
             }
             int length = codec.writeValue(buf, keyLength, value);
             try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
-                Native.storeSet(guard.nativeHandle(), buf.bytes, keyLength, length);
+                long h = guard.nativeHandle();
+                if (length <= ValueCodec.SMALL_BYTES) {
+                    Native.storeSetSmall(h, ValueCodec.word(buf, 0), ValueCodec.word(buf, 8),
+                            ValueCodec.word(buf, 16), keyLength, length);
+                } else {
+                    Native.storeSet(h, buf.bytes, keyLength, length);
+                }
             }
         } finally {
             ValueCodec.release(buf);
@@ -99,7 +105,12 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
             int length;
             try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
                 long h = guard.nativeHandle();
-                while ((length = Native.storeGet(h, buf.bytes, keyLength, buf.bytes.length)) < -1) {
+                boolean small = keyLength <= ValueCodec.SMALL_KEY_BYTES;
+                long w0 = small ? ValueCodec.word(buf, 0) : 0;
+                long w1 = small ? ValueCodec.word(buf, 8) : 0;
+                while ((length = small
+                        ? Native.storeGetSmall(h, buf.bytes, w0, w1, keyLength, buf.bytes.length)
+                        : Native.storeGet(h, buf.bytes, keyLength, buf.bytes.length)) < -1) {
                     buf.ensure(-2 - length); // the value is larger than the buffer: grow, ask again
                 }
             }
@@ -134,7 +145,10 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
         ValueCodec.Buffer buf = ValueCodec.acquire();
         try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
             int keyLength = ValueCodec.writeKey(buf, key);
-            return Native.storeHas(guard.nativeHandle(), buf.bytes, keyLength);
+            long h = guard.nativeHandle();
+            return keyLength <= ValueCodec.SMALL_KEY_BYTES
+                    ? Native.storeHasSmall(h, ValueCodec.word(buf, 0), ValueCodec.word(buf, 8), keyLength)
+                    : Native.storeHas(h, buf.bytes, keyLength);
         } finally {
             ValueCodec.release(buf);
         }
@@ -156,7 +170,10 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
         ValueCodec.Buffer buf = ValueCodec.acquire();
         try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
             int keyLength = ValueCodec.writeKey(buf, key);
-            return Native.storeDel(guard.nativeHandle(), buf.bytes, keyLength);
+            long h = guard.nativeHandle();
+            return keyLength <= ValueCodec.SMALL_KEY_BYTES
+                    ? Native.storeDelSmall(h, ValueCodec.word(buf, 0), ValueCodec.word(buf, 8), keyLength)
+                    : Native.storeDel(h, buf.bytes, keyLength);
         } finally {
             ValueCodec.release(buf);
         }

@@ -1,6 +1,9 @@
 package io.sessionstore;
 
 import java.io.ByteArrayInputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InvalidClassException;
@@ -64,6 +67,7 @@ final class ValueCodec {
      * (a {@code writeObject} that uses a store) gets a fresh one.
      */
     static final class Buffer {
+        /** At least 24: the small calls read three words from the front, whatever the length. */
         private static final int INITIAL = 256;
         private static final int KEEP = 1 << 16;
         byte[] bytes = new byte[INITIAL];
@@ -78,6 +82,17 @@ final class ValueCodec {
     }
 
     private static final ThreadLocal<Buffer> BUFFERS = ThreadLocal.withInitial(Buffer::new);
+
+    /** Keys and documents this short travel to the native side in registers, not in the array. */
+    static final int SMALL_BYTES = 24;
+    static final int SMALL_KEY_BYTES = 16;
+    private static final VarHandle WORDS =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /** The little-endian word at {@code at} of the buffer (which is never shorter than 24). */
+    static long word(Buffer buf, int at) {
+        return (long) WORDS.get(buf.bytes, at);
+    }
 
     static Buffer acquire() {
         Buffer b = BUFFERS.get();

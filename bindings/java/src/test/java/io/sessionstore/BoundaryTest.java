@@ -125,6 +125,64 @@ class BoundaryTest {
         }
     }
 
+    /** The small calls (key and document in registers) check what they are given. */
+    @Test
+    void smallCallsCheckTheirArguments() {
+        try (StoreFactory f = StoreFactory.open("memory://"); Store s = f.createStore("small")) {
+            long sh = s.unsafeNativeHandleWithoutGuard();
+            long k = 'k';
+            long kTrue = 'k' | (0xc3L << 8);
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSetSmall(sh, kTrue, 0, 0, 1, 25));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSetSmall(sh, kTrue, 0, 0, 2, 1));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSetSmall(sh, kTrue, 0, 0, -1, 2));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSetSmall(sh, 0xff, 0, 0, 1, 1), "key not UTF-8");
+            assertThrows(IllegalArgumentException.class, () -> Native.storeSetSmall(sh, k | (0xc1L << 8), 0, 0, 1, 2));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeHasSmall(sh, k, 0, 17));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeDelSmall(sh, k, 0, -1));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeGetSmall(sh, new byte[4], k, 0, 17, 4));
+            assertThrows(IllegalArgumentException.class, () -> Native.storeGetSmall(sh, new byte[4], k, 0, 1, -1));
+            assertEquals(0, s.size());
+            Native.storeSetSmall(sh, kTrue, 0, 0, 1, 2);
+            assertEquals(true, s.get("k"));
+            assertTrue(Native.storeHasSmall(sh, k, 0, 1));
+            byte[] out = new byte[4];
+            assertEquals(1, Native.storeGetSmall(sh, out, k, 0, 1, out.length));
+            assertEquals((byte) 0xc3, out[0]);
+            assertThrows(NullPointerException.class, () -> Native.storeGetSmall(sh, null, k, 0, 1, 4));
+            assertThrows(ArrayIndexOutOfBoundsException.class, () -> Native.storeGetSmall(sh, new byte[0], k, 0, 1, 4));
+            assertTrue(Native.storeDelSmall(sh, k, 0, 1));
+            assertFalse(Native.storeHasSmall(sh, k, 0, 1));
+            for (long h : new long[] {0, -1, 0x5E00_0000_0000_0001L}) {
+                assertThrows(IllegalStateException.class, () -> Native.storeSetSmall(h, kTrue, 0, 0, 1, 2));
+                assertThrows(IllegalStateException.class, () -> Native.storeHasSmall(h, k, 0, 1));
+            }
+        }
+    }
+
+    /** Keys and values on both sides of the small-call sizes read back the same. */
+    @Test
+    void smallAndLargeCallsAgree() {
+        try (StoreFactory f = StoreFactory.open("memory://"); Store s = f.createStore("sizes")) {
+            for (int keyLength = 0; keyLength <= 20; keyLength++) {
+                for (int valueLength = 0; valueLength <= 30; valueLength++) {
+                    String key = "k".repeat(keyLength);
+                    String value = "v".repeat(valueLength);
+                    s.set(key, value);
+                    assertEquals(value, s.get(key));
+                    assertTrue(s.has(key));
+                    byte[] bytes = new byte[valueLength];
+                    s.set(key, bytes);
+                    assertEquals(valueLength, ((byte[]) s.get(key)).length);
+                    assertTrue(s.del(key));
+                    assertFalse(s.has(key));
+                }
+            }
+            s.set("é".repeat(8), "ü");
+            assertEquals("ü", s.get("é".repeat(8)));
+            assertEquals(1, s.size());
+        }
+    }
+
     @Test
     void forgedAndStaleHandles() {
         long[] forged = {0, 1, -1, Long.MAX_VALUE, Long.MIN_VALUE, 0x5E00_0000_0000_0001L, 0x5F00_0000_0000_0001L};
