@@ -4,14 +4,15 @@ import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
+import java.util.function.Supplier;
 
 /**
  * Keeps a wrapper reachable while a native call uses its handle, so its {@link Cleaner} cannot
  * release the handle in the middle of the call:
  *
  * <pre>{@code
- * try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
- *     Native.storeHas(guard.nativeHandle(), key);
+ * try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
+ *     Native.storeSize(guard.nativeHandle());
  * }
  * }</pre>
  *
@@ -22,17 +23,6 @@ final class NativeHandleGuard implements AutoCloseable {
     /** The one cleaner thread of the library, for every forgotten factory and store. */
     static final Cleaner CLEANER = Cleaner.create();
 
-    /** A wrapper of a native handle. */
-    interface Owner {
-        /**
-         * The handle, without keeping the owner reachable.
-         *
-         * @return the handle, never 0
-         * @throws IllegalStateException when the owner was closed
-         */
-        long unsafeNativeHandleWithoutGuard();
-    }
-
     /**
      * A handle and how to release it, registered with {@link #CLEANER}; it must not reference
      * its owner. {@link #run()} releases at most once, whether called by close or the cleaner.
@@ -40,15 +30,26 @@ final class NativeHandleGuard implements AutoCloseable {
     static final class Handle implements Runnable {
         private final AtomicLong handle;
         private final LongConsumer release;
+        private final Supplier<? extends IllegalStateException> whenClosed;
 
-        Handle(long handle, LongConsumer release) {
+        Handle(long handle, LongConsumer release, Supplier<? extends IllegalStateException> whenClosed) {
             this.handle = new AtomicLong(handle);
             this.release = release;
+            this.whenClosed = whenClosed;
         }
 
         /** The handle, or 0 once released. */
         long get() {
             return handle.get();
+        }
+
+        /** The handle; the owner's "closed" exception once released. */
+        long require() {
+            long h = handle.get();
+            if (h == 0) {
+                throw whenClosed.get();
+            }
+            return h;
         }
 
         @Override
@@ -60,14 +61,17 @@ final class NativeHandleGuard implements AutoCloseable {
         }
     }
 
-    private final Owner owner;
+    private final Object owner;
+    private final Handle handle;
 
-    NativeHandleGuard(Owner owner) {
+    NativeHandleGuard(Object owner, Handle handle) {
         this.owner = owner;
+        this.handle = handle;
     }
 
+    /** The handle, for the call this guard covers; throws if the owner was closed. */
     long nativeHandle() {
-        return owner.unsafeNativeHandleWithoutGuard();
+        return handle.require();
     }
 
     @Override

@@ -29,7 +29,7 @@ import java.util.Set;
  * {@link #destroy()} deletes the session's data. A store that becomes unreachable without
  * being closed is released by a {@link Cleaner}.
  */
-public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
+public final class Store implements AutoCloseable {
     /** Keeps the factory reachable (so its cleaner cannot close it) while a store is. */
     private final StoreFactory factory;
     private final String sessionId;
@@ -41,7 +41,10 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
         this.factory = factory;
         this.sessionId = sessionId;
         this.codec = codec;
-        this.handle = new NativeHandleGuard.Handle(handle, Native::storeRelease);
+        // The cleaner's action must not reach this Store: capture the id, never a field.
+        String closedMessage = "the store of session " + sessionId + " is closed";
+        this.handle = new NativeHandleGuard.Handle(handle, Native::storeRelease,
+                () -> new IllegalStateException(closedMessage));
         this.cleanable = NativeHandleGuard.CLEANER.register(this, this.handle);
     }
 
@@ -68,7 +71,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
                 throw new NullPointerException("a value is never null: use del(\"" + key + "\")");
             }
             int length = codec.writeValue(buf, keyLength, value);
-            try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
                 long h = guard.nativeHandle();
                 if (length <= ValueCodec.SMALL_BYTES) {
                     Native.storeSetSmall(h, ValueCodec.word(buf, 0), ValueCodec.word(buf, 8),
@@ -103,7 +106,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
         try {
             int keyLength = ValueCodec.writeKey(buf, key);
             int length;
-            try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+            try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
                 long h = guard.nativeHandle();
                 boolean small = keyLength <= ValueCodec.SMALL_KEY_BYTES;
                 long w0 = small ? ValueCodec.word(buf, 0) : 0;
@@ -143,7 +146,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      */
     public boolean has(String key) {
         ValueCodec.Buffer buf = ValueCodec.acquire();
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             int keyLength = ValueCodec.writeKey(buf, key);
             long h = guard.nativeHandle();
             return keyLength <= ValueCodec.SMALL_KEY_BYTES
@@ -168,7 +171,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      */
     public boolean del(String key) {
         ValueCodec.Buffer buf = ValueCodec.acquire();
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             int keyLength = ValueCodec.writeKey(buf, key);
             long h = guard.nativeHandle();
             return keyLength <= ValueCodec.SMALL_KEY_BYTES
@@ -190,7 +193,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      * @throws StoreBackendException if the backend failed
      */
     public void destroy() {
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             Native.storeDestroy(guard.nativeHandle());
         }
     }
@@ -202,7 +205,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      * @throws IllegalStateException if this store was closed
      */
     public boolean isDestroyed() {
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             return Native.storeIsDestroyed(guard.nativeHandle());
         }
     }
@@ -218,7 +221,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      */
     public Set<String> keys() {
         byte[] doc;
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             doc = Native.storeKeys(guard.nativeHandle());
         }
         return ValueCodec.decodeKeys(doc);
@@ -234,7 +237,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      * @throws StoreBackendException if the backend failed
      */
     public int size() {
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             return Native.storeSize(guard.nativeHandle());
         }
     }
@@ -252,7 +255,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
      */
     public Map<String, Object> getAll() {
         byte[] doc;
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             doc = Native.storeGetAll(guard.nativeHandle());
         }
         return codec.decodeMap(doc);
@@ -272,7 +275,7 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
     public void setAll(Map<String, ?> entries) {
         Objects.requireNonNull(entries, "entries");
         byte[] doc = codec.encodeEntries(entries);
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             Native.storeSetAll(guard.nativeHandle(), doc);
         }
     }
@@ -323,12 +326,8 @@ public final class Store implements AutoCloseable, NativeHandleGuard.Owner {
         return "Store[sessionId=" + sessionId + (isClosed() ? ", closed]" : "]");
     }
 
-    @Override
-    public long unsafeNativeHandleWithoutGuard() {
-        long h = handle.get();
-        if (h == 0) {
-            throw new IllegalStateException("the store of session " + sessionId + " is closed");
-        }
-        return h;
+    /** The native handle (for the boundary tests); throws once closed. */
+    long nativeHandle() {
+        return handle.require();
     }
 }

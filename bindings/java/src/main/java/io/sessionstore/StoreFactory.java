@@ -27,7 +27,7 @@ import java.util.UUID;
  * opened throw {@link FactoryClosedException}. A factory that becomes unreachable without being
  * closed is closed by a {@link Cleaner}, but only once none of its stores is reachable either.
  */
-public final class StoreFactory implements AutoCloseable, NativeHandleGuard.Owner {
+public final class StoreFactory implements AutoCloseable {
     private final NativeHandleGuard.Handle handle;
     private final Cleaner.Cleanable cleanable;
     private final StoreOptions options;
@@ -35,7 +35,8 @@ public final class StoreFactory implements AutoCloseable, NativeHandleGuard.Owne
     private final String description;
 
     private StoreFactory(long handle, StoreOptions options) {
-        this.handle = new NativeHandleGuard.Handle(handle, Native::factoryClose);
+        this.handle = new NativeHandleGuard.Handle(handle, Native::factoryClose,
+                () -> new FactoryClosedException("the store factory is closed"));
         this.cleanable = NativeHandleGuard.CLEANER.register(this, this.handle);
         this.options = options;
         this.codec = new ValueCodec(options.serialFilter());
@@ -110,7 +111,7 @@ public final class StoreFactory implements AutoCloseable, NativeHandleGuard.Owne
      */
     public Store createStore(String sessionId) {
         Objects.requireNonNull(sessionId, "sessionId");
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             long store = Native.storeOpen(guard.nativeHandle(), sessionId);
             return new Store(this, sessionId, store, codec);
         }
@@ -140,7 +141,7 @@ public final class StoreFactory implements AutoCloseable, NativeHandleGuard.Owne
      */
     public void destroySession(String sessionId) {
         Objects.requireNonNull(sessionId, "sessionId");
-        try (NativeHandleGuard guard = new NativeHandleGuard(this)) {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             Native.factoryDestroySession(guard.nativeHandle(), sessionId);
         }
     }
@@ -183,12 +184,8 @@ public final class StoreFactory implements AutoCloseable, NativeHandleGuard.Owne
         return "StoreFactory[" + description + (isClosed() ? ", closed]" : "]");
     }
 
-    @Override
-    public long unsafeNativeHandleWithoutGuard() {
-        long h = handle.get();
-        if (h == 0) {
-            throw new FactoryClosedException("the store factory is closed");
-        }
-        return h;
+    /** The native handle (for the boundary tests); throws once closed. */
+    long nativeHandle() {
+        return handle.require();
     }
 }

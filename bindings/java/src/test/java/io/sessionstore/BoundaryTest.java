@@ -62,8 +62,8 @@ class BoundaryTest {
     @Test
     void nullArgumentsToTheNativeLayer() {
         try (StoreFactory f = StoreFactory.open("memory://"); Store s = f.createStore("nulls")) {
-            long fh = f.unsafeNativeHandleWithoutGuard();
-            long sh = s.unsafeNativeHandleWithoutGuard();
+            long fh = f.nativeHandle();
+            long sh = s.nativeHandle();
             assertThrows(NullPointerException.class, () -> Native.factoryOpen(null));
             assertThrows(NullPointerException.class, () -> Native.storeOpen(fh, null));
             assertThrows(NullPointerException.class, () -> Native.factoryDestroySession(fh, null));
@@ -129,7 +129,7 @@ class BoundaryTest {
     @Test
     void smallCallsCheckTheirArguments() {
         try (StoreFactory f = StoreFactory.open("memory://"); Store s = f.createStore("small")) {
-            long sh = s.unsafeNativeHandleWithoutGuard();
+            long sh = s.nativeHandle();
             long k = 'k';
             long kTrue = 'k' | (0xc3L << 8);
             assertThrows(IllegalArgumentException.class, () -> Native.storeSetSmall(sh, kTrue, 0, 0, 1, 25));
@@ -197,8 +197,8 @@ class BoundaryTest {
         }
         StoreFactory f = StoreFactory.open("memory://");
         Store s = f.createStore("stale");
-        long fh = f.unsafeNativeHandleWithoutGuard();
-        long sh = s.unsafeNativeHandleWithoutGuard();
+        long fh = f.nativeHandle();
+        long sh = s.nativeHandle();
         // A store handle is not a factory handle, and the other way round.
         assertThrows(FactoryClosedException.class, () -> Native.storeOpen(sh, "sid"));
         assertThrows(IllegalStateException.class, () -> Native.storeGet(fh, key, 1, 2));
@@ -290,7 +290,7 @@ class BoundaryTest {
             Runnable open = () -> {
                 Store s = f.createStore("forgotten");
                 s.set("k", 1);
-                handle[0] = s.unsafeNativeHandleWithoutGuard();
+                handle[0] = s.nativeHandle();
             };
             open.run();
             byte[] key = {'k', 0, 0, 0, 0, 0};

@@ -35,9 +35,7 @@ class ValuesTest {
         buf[1] = 'a';
         buf[2] = 'w';
         System.arraycopy(doc, 0, buf, 3, doc.length);
-        try (NativeHandleGuard guard = new NativeHandleGuard(store)) {
-            Native.storeSet(guard.nativeHandle(), buf, 3, buf.length);
-        }
+        Native.storeSet(store.nativeHandle(), buf, 3, buf.length);
         return store.get("raw");
     }
 
