@@ -102,7 +102,7 @@ bench:
 ## memory://). Maven's chatter is filtered out; errors, warnings and Surefire's counts stay.
 JAVA_DIR := bindings/java
 JAVA_JAR := $(JAVA_DIR)/target/sessionstore-0.1.0.jar
-MVN := mvn -B -ntp -f $(JAVA_DIR)/pom.xml
+MVN := mvn -B -ntp -Dstyle.color=never -f $(JAVA_DIR)/pom.xml
 MVN_OUTPUT := { grep -E '^\[(ERROR|WARNING)\]|Tests run:|BUILD' || true; }
 
 .PHONY: java-example bench-java lint-java
