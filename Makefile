@@ -96,8 +96,9 @@ lint:
 bench:
 	$(CARGO) bench --bench memory
 
-## test-java: the JNI library (cargo, run by Maven), the self-contained jar and its JUnit 5
-## suite, then bindings/java/examples/Quickstart.java compiled against the jar alone and run.
+## test-java: the JNI crate's own tests (every export enters the runner, the kind->exception
+## map), the JNI library (cargo, run by Maven), the self-contained jar and its JUnit 5 suite,
+## then bindings/java/examples/Quickstart.java compiled against the jar alone and run.
 ## SESSIONSTORE_TEST_URLS=url,url runs the backend tests on other backends too (default
 ## memory://). Maven's chatter is filtered out; errors, warnings and Surefire's counts stay.
 JAVA_DIR := bindings/java
@@ -107,6 +108,7 @@ MVN_OUTPUT := { grep -E '^\[(ERROR|WARNING)\]|Tests run:|BUILD' || true; }
 
 .PHONY: java-example bench-java lint-java
 test-java:
+	cd $(JAVA_DIR)/native && $(CARGO) test --quiet
 	$(MVN) verify 2>&1 | $(MVN_OUTPUT)
 	@$(MAKE) --no-print-directory java-example
 
