@@ -114,6 +114,13 @@ def test_wire_format_markers() -> None:
     assert packb([None]) == b"\x91\xc0"
     assert packb({"a": 1}) == b"\x81\xa1a\x01"
     assert packb(-1) == b"\xff"
+    # Never the int8/int16 markers, which Java reads as Byte/Short: foreign ints read as
+    # Integer (int32) or Long (int64) there.
+    assert packb(-33) == b"\xd2" + struct.pack(">i", -33)
+    assert packb(-40000) == b"\xd2" + struct.pack(">i", -40000)
+    assert packb(-(2**31)) == b"\xd2" + struct.pack(">i", -(2**31))
+    assert packb(-(2**31) - 1) == b"\xd3" + struct.pack(">q", -(2**31) - 1)
+    assert packb(200) == b"\xcc\xc8" and packb(70000) == b"\xce" + struct.pack(">I", 70000)
     assert packb(2**64 - 1) == b"\xcf" + b"\xff" * 8
     assert packb(-(2**63)) == b"\xd3\x80" + b"\x00" * 7
     assert packb(Opaque(74, b"x")) == b"\xd4\x4ax"
