@@ -243,9 +243,18 @@ impl Entry {
         u16::from_le_bytes([self.0[0], self.0[1]]) as usize
     }
 
+    fn key_bytes(&self) -> &[u8] {
+        &self.0[2..2 + self.key_len()]
+    }
+
+    /// Whether this entry is `key`'s: a byte comparison, no UTF-8 check on the hot path.
+    fn is(&self, key: &str) -> bool {
+        self.key_bytes() == key.as_bytes()
+    }
+
     fn key(&self) -> &str {
         // Written from a &str by `new`; the check is a cheap guard, never taken.
-        std::str::from_utf8(&self.0[2..2 + self.key_len()]).unwrap_or_default()
+        std::str::from_utf8(self.key_bytes()).unwrap_or_default()
     }
 
     fn value(&self) -> &[u8] {
@@ -273,14 +282,14 @@ impl Data {
     }
 
     fn find(&self, key: &str) -> Option<&Entry> {
-        self.entries.find(hash_key(key), |e| e.key() == key)
+        self.entries.find(hash_key(key), |e| e.is(key))
     }
 
     fn insert(&mut self, key: &str, doc: &[u8]) {
         let entry = Entry::new(key, doc);
         match self
             .entries
-            .entry(hash_key(key), |e| e.key() == key, Entry::rehash)
+            .entry(hash_key(key), |e| e.is(key), Entry::rehash)
         {
             hashbrown::hash_table::Entry::Occupied(mut held) => *held.get_mut() = entry,
             hashbrown::hash_table::Entry::Vacant(slot) => {
@@ -322,7 +331,7 @@ impl Session for MemorySession {
         let mut data = self.cell.write();
         let data = data.live_mut()?;
         Ok(
-            match data.entries.find_entry(hash_key(key), |e| e.key() == key) {
+            match data.entries.find_entry(hash_key(key), |e| e.is(key)) {
                 Ok(held) => {
                     held.remove();
                     true

@@ -56,6 +56,10 @@ fn every_function_is_declared_once() {
     let declared = names.len();
     names.sort();
     names.dedup();
-    assert_eq!(declared, names.len(), "a function is declared twice: {names:?}");
+    assert_eq!(
+        declared,
+        names.len(),
+        "a function is declared twice: {names:?}"
+    );
     assert_eq!(declared, 20, "API.md §4 has 20 functions");
 }
