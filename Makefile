@@ -89,7 +89,7 @@ bench-python: python-install
 lint-python:
 	cd bindings/python && $(CARGO) fmt --check && $(CARGO) clippy --all-targets --quiet -- -D warnings
 
-lint:
+lint: lint-python lint-java
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
 
