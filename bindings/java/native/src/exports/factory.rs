@@ -6,8 +6,8 @@ use jni::EnvUnowned;
 use sessionstore::StoreFactory;
 
 use crate::args::{byte_array, string};
-use crate::handles::{StoreEntry, FACTORIES, STORES};
-use crate::runner::run;
+use crate::handles::{insert_factory, insert_store, remove_factory, with_factory};
+use crate::runner::{run, Result};
 
 /// `long factoryOpen(String url)`: a new factory handle.
 #[no_mangle]
@@ -19,7 +19,7 @@ pub extern "system" fn Java_io_sessionstore_Native_factoryOpen<'l>(
     run(env, |env| {
         let url = string(env, &url, "url")?;
         let factory = StoreFactory::open(&url)?;
-        Ok(FACTORIES.insert(factory))
+        Ok(insert_factory(factory)?)
     })
 }
 
@@ -32,7 +32,7 @@ pub extern "system" fn Java_io_sessionstore_Native_factoryClose<'l>(
     factory: jlong,
 ) {
     run(env, |_env| {
-        FACTORIES.remove(factory)?.close();
+        remove_factory(factory)?.close();
         Ok(())
     })
 }
@@ -45,8 +45,8 @@ pub extern "system" fn Java_io_sessionstore_Native_factoryDescribe<'l>(
     factory: jlong,
 ) -> JByteArray<'l> {
     run(env, |env| {
-        let factory = FACTORIES.get(factory)?;
-        byte_array(env, factory.config().redacted_url().as_bytes())
+        let url = with_factory(factory, |f| f.config().redacted_url())?;
+        byte_array(env, url.as_bytes())
     })
 }
 
@@ -59,9 +59,10 @@ pub extern "system" fn Java_io_sessionstore_Native_factoryDestroySession<'l>(
     session_id: JString<'l>,
 ) {
     run(env, |env| {
-        let factory = FACTORIES.get(factory)?;
-        let sid = string(env, &session_id, "session id")?;
-        Ok(factory.destroy_session(sid)?)
+        with_factory(factory, |factory| {
+            let sid = string(env, &session_id, "session id")?;
+            Ok(factory.destroy_session(sid)?)
+        })?
     })
 }
 
@@ -74,10 +75,10 @@ pub extern "system" fn Java_io_sessionstore_Native_storeOpen<'l>(
     session_id: JString<'l>,
 ) -> jlong {
     run(env, |env| {
-        let factory = FACTORIES.get(factory)?;
-        let sid = string(env, &session_id, "session id")?;
-        let store = factory.create_store(sid)?;
-        let leased = factory.config().ttl.is_some();
-        Ok(STORES.insert(StoreEntry::new(store, leased)))
+        let store = with_factory(factory, |factory| -> Result<_> {
+            let sid = string(env, &session_id, "session id")?;
+            Ok(factory.create_store(sid)?)
+        })??;
+        Ok(insert_store(store)?)
     })
 }

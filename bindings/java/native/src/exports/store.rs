@@ -8,10 +8,10 @@ use jni::EnvUnowned;
 use crate::args::{
     byte_array, check_bounds, check_doc_len, is_valid_scalar, split_key, with_bytes, with_scratch,
 };
-use crate::handles::STORES;
+use crate::handles::{release_store, with_store};
 use crate::runner::Result;
 use crate::runner::{run, run_fast};
-use sessionstore::{Error, ErrorKind};
+use sessionstore::{Error, ErrorKind, Store};
 
 /// `void storeSet(long store, byte[] buffer, int keyLength, int length)`: the key is
 /// `buffer[0, keyLength)`, the document `buffer[keyLength, length)`; the core validates it.
@@ -26,7 +26,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSet<'l>(
 ) {
     run_fast(env, |raw| {
         check_bounds(key_len, len)?;
-        STORES.with(store, |store| {
+        with_store(store, |store| {
             check_doc_len((len - key_len) as usize, store.max_value_bytes())?;
             with_scratch(len as usize, |input, _| {
                 raw.read(buffer, input)?;
@@ -62,7 +62,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeGet<'l>(
             raw.read(buffer, input)?;
             let (key, _) = split_key(input, key_len as usize)?;
             // Copied out first: no JNI call runs while the backend lends the value.
-            let found = STORES.with(store, |store| {
+            let found = with_store(store, |store| {
                 store.get_with(key, |doc| {
                     if doc.len() <= capacity {
                         output.extend_from_slice(doc);
@@ -96,7 +96,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeHas<'l>(
         with_scratch(key_len as usize, |input, _| {
             raw.read(buffer, input)?;
             let (key, _) = split_key(input, key_len as usize)?;
-            Ok(STORES.with(store, |store| store.has(key))??)
+            Ok(with_store(store, |store| store.has(key))??)
         })
     })
 }
@@ -115,7 +115,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeDel<'l>(
         with_scratch(key_len as usize, |input, _| {
             raw.read(buffer, input)?;
             let (key, _) = split_key(input, key_len as usize)?;
-            Ok(STORES.with(store, |store| store.del(key))??)
+            Ok(with_store(store, |store| store.del(key))??)
         })
     })
 }
@@ -128,7 +128,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSize<'l>(
     store: jlong,
 ) -> jint {
     run_fast(env, |_raw| {
-        let len = STORES.with(store, |store| store.len())??;
+        let len = with_store(store, |store| store.len())??;
         Ok(jint::try_from(len).unwrap_or(jint::MAX))
     })
 }
@@ -141,7 +141,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeKeys<'l>(
     store: jlong,
 ) -> JByteArray<'l> {
     run(env, |env| {
-        let keys = STORES.get(store)?.store().keys_encoded()?;
+        let keys = with_store(store, Store::keys_encoded)??;
         byte_array(env, &keys)
     })
 }
@@ -154,7 +154,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeGetAll<'l>(
     store: jlong,
 ) -> JByteArray<'l> {
     run(env, |env| {
-        let all = STORES.get(store)?.store().get_all_encoded()?;
+        let all = with_store(store, Store::get_all_encoded)??;
         byte_array(env, &all)
     })
 }
@@ -168,10 +168,11 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSetAll<'l>(
     map_document: JByteArray<'l>,
 ) {
     run(env, |env| {
-        let store = STORES.get(store)?.store().clone();
-        with_bytes(env, &map_document, "map", |doc| {
-            Ok(store.set_many_encoded(doc)?)
-        })
+        with_store(store, |store| {
+            with_bytes(env, &map_document, "map", |doc| {
+                Ok(store.set_many_encoded(doc)?)
+            })
+        })?
     })
 }
 
@@ -183,7 +184,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeDestroy<'l>(
     _class: JClass<'l>,
     store: jlong,
 ) {
-    run(env, |_env| Ok(STORES.get(store)?.store().destroy()?))
+    run(env, |_env| Ok(with_store(store, Store::destroy)??))
 }
 
 /// `boolean storeIsDestroyed(long store)`: whether this handle destroyed or saw its session
@@ -194,18 +195,18 @@ pub extern "system" fn Java_io_sessionstore_Native_storeIsDestroyed<'l>(
     _class: JClass<'l>,
     store: jlong,
 ) -> jboolean {
-    run(env, |_env| Ok(STORES.get(store)?.store().is_destroyed()))
+    run(env, |_env| Ok(with_store(store, Store::is_destroyed)?))
 }
 
 /// `void storeRelease(long store)`: frees the handle; the data stays. A call running on the
-/// handle at the same time finishes on its own reference.
+/// handle at the same time finishes first.
 #[no_mangle]
 pub extern "system" fn Java_io_sessionstore_Native_storeRelease<'l>(
     env: EnvUnowned<'l>,
     _class: JClass<'l>,
     store: jlong,
 ) {
-    run(env, |_env| Ok(STORES.release(store)?))
+    run(env, |_env| Ok(release_store(store)?))
 }
 
 /// The key and document of a small call, passed in registers: `words` hold the bytes
@@ -243,7 +244,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSetSmall<'l>(
     run_fast(env, |_raw| {
         let bytes = small([w0, w1, w2], key_len, len)?;
         let (key, doc) = split_key(&bytes[..len as usize], key_len as usize)?;
-        STORES.with(store, |store| {
+        with_store(store, |store| {
             if is_valid_scalar(doc) {
                 store.set_encoded(key, doc)
             } else {
@@ -274,7 +275,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeGetSmall<'l>(
         let capacity = capacity as usize;
         let (key, _) = split_key(&bytes[..key_len as usize], key_len as usize)?;
         with_scratch(0, |_, output| {
-            let found = STORES.with(store, |store| {
+            let found = with_store(store, |store| {
                 store.get_with(key, |doc| {
                     if doc.len() <= capacity {
                         output.extend_from_slice(doc);
@@ -308,7 +309,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeHasSmall<'l>(
     run_fast(env, |_raw| {
         let bytes = small([w0, w1], key_len, key_len)?;
         let (key, _) = split_key(&bytes[..key_len as usize], key_len as usize)?;
-        Ok(STORES.with(store, |store| store.has(key))??)
+        Ok(with_store(store, |store| store.has(key))??)
     })
 }
 
@@ -326,6 +327,6 @@ pub extern "system" fn Java_io_sessionstore_Native_storeDelSmall<'l>(
     run_fast(env, |_raw| {
         let bytes = small([w0, w1], key_len, key_len)?;
         let (key, _) = split_key(&bytes[..key_len as usize], key_len as usize)?;
-        Ok(STORES.with(store, |store| store.del(key))??)
+        Ok(with_store(store, |store| store.del(key))??)
     })
 }

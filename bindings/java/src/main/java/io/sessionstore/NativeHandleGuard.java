@@ -16,7 +16,7 @@ import java.util.function.Supplier;
  * }
  * }</pre>
  *
- * (Releasing concurrently is safe anyway — the native registry keeps what a running call uses —
+ * (Releasing concurrently is safe anyway — a release waits for the calls running on the handle —
  * but the guard keeps a forgotten wrapper from failing its own last call.)
  */
 final class NativeHandleGuard implements AutoCloseable {

@@ -202,7 +202,7 @@ class BoundaryTest {
         // A store handle is not a factory handle, and the other way round.
         assertThrows(FactoryClosedException.class, () -> Native.storeOpen(sh, "sid"));
         assertThrows(IllegalStateException.class, () -> Native.storeGet(fh, key, 1, 2));
-        // Used first, so this thread's cache of stores holds it: the release must still win.
+        // Used first, then released: this thread must see the release at once.
         s.set("k", 1);
         assertEquals(1, (Integer) s.get("k"));
         s.close();
