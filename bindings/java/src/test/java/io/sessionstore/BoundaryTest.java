@@ -293,12 +293,14 @@ class BoundaryTest {
                 handle[0] = s.nativeHandle();
             };
             open.run();
-            byte[] key = {'k', 0, 0, 0, 0, 0};
             long deadline = System.nanoTime() + 10_000_000_000L;
             boolean released = false;
             while (!released && System.nanoTime() < deadline) {
                 System.gc();
                 Thread.sleep(20);
+                // A fresh buffer each time: a get that still finds the store writes the value
+                // over the key at the front of the buffer.
+                byte[] key = {'k', 0, 0, 0, 0, 0};
                 try {
                     Native.storeGet(handle[0], key, 1, key.length);
                 } catch (IllegalStateException e) {
