@@ -7,7 +7,7 @@ CARGO ?= cargo
 LIB_DIR := target/debug
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iinclude
 
-.PHONY: help setup build header check-header demo test test-rust test-c test-python test-java bench lint
+.PHONY: help setup build header check-header demo test test-rust test-redis test-c test-python test-java bench lint
 
 help:
 	@echo "make demo          build the library and walk one session's life on memory://"
@@ -38,6 +38,13 @@ test: setup test-rust test-c test-python test-java
 
 test-rust:
 	$(CARGO) test --quiet
+
+## test-redis: the backend suites against real servers the harness starts on 127.0.0.1
+## (standalone + ACL user, TLS, Sentinel, 6-node Cluster), then stops by PID.
+REDIS_TESTS := --test backends
+test-redis:
+	$(CARGO) test --quiet --no-run $(REDIS_TESTS)
+	tests/redis/harness.sh $(CARGO) test --quiet $(REDIS_TESTS)
 
 lint:
 	$(CARGO) fmt --check

@@ -27,6 +27,7 @@ mod factory;
 pub mod ffi;
 pub mod memory;
 pub mod names;
+pub mod redis;
 pub mod value;
 
 pub use config::Config;
