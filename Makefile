@@ -41,7 +41,7 @@ test-rust:
 
 ## test-redis: the backend suites against real servers the harness starts on 127.0.0.1
 ## (standalone + ACL user, TLS, Sentinel, 6-node Cluster), then stops by PID.
-REDIS_TESTS := --test backends
+REDIS_TESTS := --test backends --test redis_faults
 test-redis:
 	$(CARGO) test --quiet --no-run $(REDIS_TESTS)
 	tests/redis/harness.sh $(CARGO) test --quiet $(REDIS_TESTS)

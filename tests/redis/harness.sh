@@ -75,8 +75,9 @@ start() {
   mkdir -p "$DIR/$name"
   (cd "$DIR/$name" && exec redis-server "$@" --bind 127.0.0.1 --daemonize no \
      --logfile "$DIR/$name/log") &
-  PIDS+=("$!")
   LAST_PID=$!
+  PIDS+=("$LAST_PID")
+  disown "$LAST_PID" # no "Killed" notice when a fault test kills it
 }
 
 wait_ping() { # port [extra redis-cli args]
@@ -85,7 +86,8 @@ wait_ping() { # port [extra redis-cli args]
     if redis-cli -h 127.0.0.1 -p "$port" "$@" ping 2>/dev/null | grep -q PONG; then return; fi
     sleep 0.1
   done
-  echo "harness: server on port $port did not come up" >&2
+  echo "harness: server on port $port did not come up; logs:" >&2
+  tail -n 5 "$DIR"/*/log >&2 || true
   exit 1
 }
 
@@ -148,7 +150,7 @@ CLUSTER_PIDS=()
 for i in 1 2 3 4 5 6; do
   p=$(free_port)
   start "cluster$i" --port "$p" --cluster-enabled yes --cluster-config-file nodes.conf \
-    --cluster-node-timeout 1000 --save "" --appendonly no
+    --cluster-node-timeout 1000 --cluster-replica-validity-factor 0 --save "" --appendonly no
   CLUSTER+=("127.0.0.1:$p")
   CLUSTER_PIDS+=("$p:$LAST_PID")
 done
@@ -160,10 +162,15 @@ for n in "${CLUSTER[@]}"; do
     sleep 0.1
   done
 done
-# Every replica attached to its master, so a failover test has someone to promote.
-for _ in $(seq 200); do
-  n=$(redis-cli -p "${CLUSTER[0]#*:}" cluster nodes | grep -c 'slave.*connected' || true)
-  [ "$n" -ge 3 ] && break
+# Every replica synced with its master, so a failover test has someone to promote.
+for _ in $(seq 300); do
+  up=0
+  for n in "${CLUSTER[@]}"; do
+    if redis-cli -p "${n#*:}" info replication | grep -q 'master_link_status:up'; then
+      up=$((up + 1))
+    fi
+  done
+  [ "$up" -ge 3 ] && break
   sleep 0.1
 done
 
