@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{env, sid, urls, with};
+use common::{env, prefix, sid, urls, with};
 use sessionstore::{value, ErrorKind, StoreFactory};
 
 const TIMEOUT_MS: u64 = 500;
@@ -368,6 +368,89 @@ fn cluster_master_failover() {
     }
     eprintln!(
         "cluster failover: every slot writable {:?} after the master died",
+        died.elapsed()
+    );
+    factory.close();
+}
+
+/// Kills the Sentinel master (it stays dead: this test runs last); calls resume on the replica
+/// the sentinels promote, with no host action.
+#[test]
+fn sentinel_master_failover() {
+    let (Some(pid), Some(replica), Some(url)) = (
+        env("SESSIONSTORE_TEST_SENTINEL_MASTER_PID"),
+        env("SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT"),
+        urls()
+            .into_iter()
+            .find(|u| u.starts_with("redis+sentinel://")),
+    ) else {
+        eprintln!("no sentinel setup from the harness: skipped");
+        return;
+    };
+    let factory = StoreFactory::open(&with(&url, &format!("timeout_ms={TIMEOUT_MS}"))).unwrap();
+    let ids: Vec<String> = (0..5).map(|i| sid(&format!("sfo{i}"))).collect();
+    let stores: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let st = factory.create_store(id).unwrap();
+            st.set("k", &value::encode_str("before")).unwrap();
+            st
+        })
+        .collect();
+    // Replication is asynchronous: wait until the replica has every session before the kill.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for id in &ids {
+        let key = format!("{}:{id}", prefix());
+        loop {
+            let out = Command::new("redis-cli")
+                .args(["-p", &replica, "hexists", &key, "k"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).trim() == "1" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the replica never got {key}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let killed = Command::new("kill").args(["-9", &pid]).status().unwrap();
+    assert!(killed.success());
+    let died = Instant::now();
+    let deadline = died + Duration::from_secs(25);
+    let mut slowest = Duration::ZERO;
+    let mut last_error = String::new();
+    let mut pending: Vec<usize> = (0..stores.len()).collect();
+    while !pending.is_empty() && Instant::now() < deadline {
+        pending.retain(|&i| {
+            let start = Instant::now();
+            let r = stores[i].set("k", &value::encode_str("after"));
+            slowest = slowest.max(start.elapsed());
+            if let Err(e) = &r {
+                assert!(
+                    matches!(e.kind(), ErrorKind::Timeout | ErrorKind::Backend),
+                    "{e}"
+                );
+                last_error = e.to_string();
+            }
+            r.is_err()
+        });
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        pending.is_empty(),
+        "{} sessions never came back after the failover; last error: {last_error}",
+        pending.len()
+    );
+    assert!(
+        slowest <= BOUND,
+        "a call took {slowest:?} during the failover"
+    );
+    for st in &stores {
+        assert_eq!(st.get("k").unwrap(), Some(value::encode_str("after")));
+        st.destroy().unwrap();
+    }
+    eprintln!(
+        "sentinel failover: writable again {:?} after the master died",
         died.elapsed()
     );
     factory.close();

@@ -3,6 +3,7 @@
 //! sentinels for the current master each time); a cluster link is redis-rs's cluster
 //! connection, which follows slot moves and failovers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ pub(crate) struct Direct {
     // Serializes connecting: one attempt at a time, the other callers wait for its result.
     source: tokio::sync::Mutex<(Source, u64)>,
     config: AsyncConnectionConfig,
+    closed: AtomicBool,
 }
 
 /// The connection of one backend.
@@ -140,6 +142,7 @@ impl Link {
             current: Mutex::new(None),
             source: tokio::sync::Mutex::new((source, 0)),
             config: conn_config,
+            closed: AtomicBool::new(false),
         };
         direct.connect().await?;
         Ok(Link::Direct(direct))
@@ -193,10 +196,8 @@ impl Link {
     pub(crate) fn close(&self) {
         match self {
             Link::Direct(d) => {
+                d.closed.store(true, Ordering::Release);
                 *lock(&d.current) = None;
-                if let Ok(mut source) = d.source.try_lock() {
-                    source.1 = u64::MAX;
-                }
             }
             Link::Cluster(c) => *lock(c) = None,
         }
@@ -210,7 +211,7 @@ impl Direct {
         if let Some((c, epoch)) = &*lock(&self.current) {
             return Ok((c.clone(), *epoch));
         }
-        if source.1 == u64::MAX {
+        if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }
         let client = match &mut source.0 {
@@ -222,7 +223,12 @@ impl Direct {
             .await?;
         source.1 += 1;
         let epoch = source.1;
-        *lock(&self.current) = Some((conn.clone(), epoch));
+        let mut current = lock(&self.current);
+        // A close that came while connecting wins: the new connection is not kept.
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        *current = Some((conn.clone(), epoch));
         Ok((conn, epoch))
     }
 }

@@ -23,12 +23,17 @@ pub fn redis_urls() -> Vec<String> {
 /// `url` with `opts` (`a=1&b=2`) and a prefix unique to this test run appended.
 pub fn with(url: &str, opts: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    let mut out = format!("{url}{sep}prefix=t{}", run_id());
+    let mut out = format!("{url}{sep}prefix={}", prefix());
     if !opts.is_empty() {
         out.push('&');
         out.push_str(opts);
     }
     out
+}
+
+/// The key prefix of this test run (every backend key starts with it and ':').
+pub fn prefix() -> String {
+    format!("t{}", run_id())
 }
 
 fn run_id() -> u64 {

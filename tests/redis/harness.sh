@@ -15,12 +15,13 @@
 #   SESSIONSTORE_TEST_TLS_URL      rediss:// url of the TLS server
 #   SSL_CERT_FILE                  the throwaway CA (how `rediss://` trusts it)
 #   SESSIONSTORE_TEST_CLUSTER_PIDS port:pid of every cluster node (for the failover test)
+#   SESSIONSTORE_TEST_SENTINEL_MASTER_PID, SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT (ditto)
 #   SESSIONSTORE_TEST_REDIS_SERVER the redis-server binary (fault tests start their own)
 # redis-server/redis-cli are installed from Debian when missing (the service is not used).
 set -euo pipefail
 
 if [ $# -eq 0 ]; then
-  sed -n '2,22p' "$0"
+  sed -n '2,23p' "$0"
   exit 2
 fi
 
@@ -125,6 +126,7 @@ wait_ping "$P_TLS" --tls --cacert "$DIR/ca.crt"
 P_MASTER=$(free_port)
 P_REPLICA=$(free_port)
 start sentinel-master --port "$P_MASTER" --save "" --appendonly no
+SENTINEL_MASTER_PID=$LAST_PID
 start sentinel-replica --port "$P_REPLICA" --save "" --appendonly no \
   --replicaof 127.0.0.1 "$P_MASTER"
 wait_ping "$P_MASTER"
@@ -179,6 +181,8 @@ export SESSIONSTORE_TEST_URLS="memory:// redis://127.0.0.1:$P_ALONE redis+sentin
 export SESSIONSTORE_TEST_ACL_URL="redis://app:s3cret-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_TLS_URL="rediss://127.0.0.1:$P_TLS"
 export SSL_CERT_FILE="$DIR/ca.crt"
+export SESSIONSTORE_TEST_SENTINEL_MASTER_PID=$SENTINEL_MASTER_PID
+export SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT=$P_REPLICA
 export SESSIONSTORE_TEST_CLUSTER_PIDS
 SESSIONSTORE_TEST_CLUSTER_PIDS=$(join , "${CLUSTER_PIDS[@]}")
 SESSIONSTORE_TEST_REDIS_SERVER=$(command -v redis-server)
