@@ -3,10 +3,17 @@
 //! reclaimed and the session of a dead process goes `ttl_ms` after its last refresh.
 
 use std::collections::HashMap;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Mutex, MutexGuard, Weak};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::Shared;
+use futures_util::stream::{self, StreamExt};
+
+use super::{block_on, bounded, Shared};
+
+/// How many refreshes are in flight at once (they pipeline on the shared connection).
+const IN_FLIGHT: usize = 256;
 
 /// A session hash and the generation a handle attached to.
 type LeaseId = (Vec<u8>, Vec<u8>);
@@ -46,34 +53,49 @@ impl Leases {
     }
 }
 
-/// Refreshes every held lease each `ttl/3` until the backend goes away or is closed.
-pub(crate) async fn refresh_loop(shared: Weak<Shared>, ttl: Duration) {
+/// Starts the refresher thread; dropping the returned sender stops it.
+pub(crate) fn start(
+    shared: Weak<Shared>,
+    ttl: Duration,
+) -> std::io::Result<(Sender<()>, JoinHandle<()>)> {
+    let (stop, stopped) = mpsc::channel::<()>();
     let period = (ttl / 3).max(Duration::from_millis(3));
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        let Some(leases) = &shared.leases else { return };
-        let mut tasks = tokio::task::JoinSet::new();
-        for (key, generation) in leases.snapshot() {
-            let shared = shared.clone();
-            tasks.spawn(async move {
-                let cmd = |full: bool| {
-                    shared.scripts.refresh.cmd(
-                        full,
-                        &key,
-                        &[&generation, shared.ttl_arg.as_bytes()],
-                    )
-                };
-                // A failed refresh is retried next period; the calls of the hosts report
-                // the outage itself.
-                let _ =
-                    tokio::time::timeout(shared.timeout, shared.send_async(cmd, &mut None)).await;
-            });
-        }
-        while tasks.join_next().await.is_some() {}
+    let thread = std::thread::Builder::new()
+        .name("sessionstore-lease".into())
+        .spawn(move || loop {
+            match stopped.recv_timeout(period) {
+                Err(RecvTimeoutError::Timeout) => {}
+                _ => return,
+            }
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            refresh_all(&shared);
+        })?;
+    Ok((stop, thread))
+}
+
+/// One round: every held lease, at most [`IN_FLIGHT`] at a time, each bounded by timeout_ms.
+/// A failed refresh is retried next round; the hosts' own calls report the outage.
+fn refresh_all(shared: &Shared) {
+    let Some(leases) = &shared.leases else { return };
+    let held = leases.snapshot();
+    if held.is_empty() {
+        return;
     }
+    let round = stream::iter(held.iter())
+        .map(|(key, generation)| {
+            let cmd = move |full: bool| {
+                shared
+                    .scripts
+                    .refresh
+                    .cmd(full, key, &[generation, shared.ttl_arg.as_bytes()])
+            };
+            async move {
+                let _ = bounded(shared.timeout, shared.send_async(cmd, &mut None)).await;
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .for_each(|()| async {});
+    block_on(&shared.runtime, round);
 }

@@ -1,7 +1,10 @@
 //! The Redis backend (`redis://`, `rediss://`, `redis+sentinel://`, `redis+cluster://`).
 //!
-//! One shared multiplexed connection per factory, driven by a small tokio runtime the backend
-//! owns; every [`Session`] method blocks on it for at most `timeout_ms`. The layout (one hash
+//! One shared multiplexed connection per factory, on a tokio runtime the backend owns. The
+//! runtime has no thread of its own: the threads that call in drive it (tokio's current-thread
+//! scheduler lets one caller at a time drive the I/O for all of them), so a lone caller sends
+//! and receives on its own thread with no hand-off, and concurrent callers still pipeline their
+//! requests on the one connection. Every [`Session`] method blocks for at most `timeout_ms`. The layout (one hash
 //! per session, a generation field, a lease) is described in [`scripts`] and `docs/redis.md`.
 
 mod conn;
@@ -11,7 +14,9 @@ mod scripts;
 mod session;
 
 use std::future::Future;
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ::redis::{ErrorKind as RedisKind, ServerErrorKind, Value};
@@ -31,15 +36,12 @@ use session::RedisSession;
 /// The sessions of one Redis deployment, as one factory sees them.
 pub struct RedisBackend {
     shared: Arc<Shared>,
-    refresher: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    // Owned here, not in `Shared`: sessions never outlive the backend (a store keeps its
-    // factory alive), so the runtime is only ever shut down from a host thread.
-    runtime: Option<Runtime>,
+    refresher: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
 
 /// What every session of a backend shares.
 pub(crate) struct Shared {
-    handle: Handle,
+    runtime: Runtime,
     link: Link,
     scripts: Scripts,
     names: Names,
@@ -58,9 +60,7 @@ impl RedisBackend {
             server: redis.redacted_url(),
             password: redis.password.clone(),
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("sessionstore-redis")
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()
@@ -71,10 +71,7 @@ impl RedisBackend {
                 )
             })?;
         let timeout = config.timeout;
-        let link = block_on(
-            runtime.handle(),
-            bounded(timeout, Link::open(redis, timeout)),
-        );
+        let link = block_on(&runtime, bounded(timeout, Link::open(redis, timeout)));
         let link = match link {
             Ok(Ok(link)) => link,
             Ok(Err(e)) => return Err(names.error("connect", &e)),
@@ -82,7 +79,7 @@ impl RedisBackend {
         };
         let ttl = config.ttl;
         let shared = Arc::new(Shared {
-            handle: runtime.handle().clone(),
+            runtime,
             link,
             scripts: Scripts::new(),
             names,
@@ -91,15 +88,18 @@ impl RedisBackend {
             ttl_arg: ttl.map_or_else(|| "0".to_owned(), |t| t.as_millis().to_string()),
             leases: ttl.map(|_| Leases::default()),
         });
-        let refresher = ttl.map(|ttl| {
-            runtime
-                .handle()
-                .spawn(lease::refresh_loop(Arc::downgrade(&shared), ttl))
-        });
+        let refresher = ttl
+            .map(|ttl| lease::start(Arc::downgrade(&shared), ttl))
+            .transpose()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Backend,
+                    format!("cannot start the lease refresher thread: {e}"),
+                )
+            })?;
         Ok(RedisBackend {
             shared,
             refresher: Mutex::new(refresher),
-            runtime: Some(runtime),
         })
     }
 }
@@ -118,13 +118,15 @@ impl Backend for RedisBackend {
     }
 
     fn close(&self) {
-        if let Some(task) = self
+        let refresher = self
             .refresher
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            task.abort();
+            .take();
+        if let Some((stop, thread)) = refresher {
+            drop(stop);
+            // The refresher only ever returns; a panic inside it has nothing left to clean.
+            let _ = thread.join();
         }
         self.shared.link.close();
     }
@@ -137,25 +139,22 @@ impl Backend for RedisBackend {
 impl Drop for RedisBackend {
     fn drop(&mut self) {
         self.close();
-        if let Some(rt) = self.runtime.take() {
-            // Never blocks, and is allowed even inside another runtime's task.
-            rt.shutdown_background();
-        }
     }
 }
 
-/// Runs `fut` to completion on `handle`'s runtime from a blocking caller. A caller already
-/// inside a tokio runtime (a Rust host calling from async code) gets a helper thread, since
-/// blocking on a runtime from inside one is not allowed.
-fn block_on<F: Future + Send>(handle: &Handle, fut: F) -> F::Output
+/// Runs `fut` to completion on `runtime` from a blocking caller, which drives the runtime
+/// while it waits (or waits for the thread that drives it). A caller already inside a tokio
+/// runtime (a Rust host calling from async code) gets a helper thread, since blocking on a
+/// runtime from inside one is not allowed.
+fn block_on<F: Future + Send>(runtime: &Runtime, fut: F) -> F::Output
 where
     F::Output: Send,
 {
     if Handle::try_current().is_err() {
-        return handle.block_on(fut);
+        return runtime.block_on(fut);
     }
     std::thread::scope(|s| {
-        s.spawn(|| handle.block_on(fut))
+        s.spawn(|| runtime.block_on(fut))
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))
     })
@@ -200,7 +199,7 @@ impl Shared {
     fn call(&self, op: &str, build: impl Fn(bool) -> ::redis::Cmd + Send + Sync) -> Result<Value> {
         let mut used: Option<Conn> = None;
         let fut = self.send_async(build, &mut used);
-        let out = block_on(&self.handle, bounded(self.timeout, fut));
+        let out = block_on(&self.runtime, bounded(self.timeout, fut));
         match out {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(self.names.error(op, &e)),
