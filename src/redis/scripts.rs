@@ -10,7 +10,6 @@
 
 use ::redis::{Cmd, Script};
 
-#[cfg_attr(not(test), allow(dead_code))] // spelled in Lua; checked by a test
 /// The hash field holding the session's generation: the bytes `0xFF 'g' 'e' 'n'`.
 pub(crate) const GEN_FIELD: &[u8] = b"\xffgen";
 
@@ -66,8 +65,6 @@ pub(crate) struct Scripts {
     /// ARGV[1] = a fresh generation, ARGV[2] = lease. Returns the session's generation,
     /// creating the session with the fresh one when the hash does not exist.
     pub attach: Lua,
-    /// ARGV[3] = key. The value or nil.
-    pub get: Lua,
     /// ARGV[3] = key, ARGV[4] = value.
     pub set: Lua,
     /// ARGV[3] = key. 1 or 0.
@@ -104,7 +101,6 @@ end
 return g
 "
             )),
-            get: checked("return redis.call('HGET', KEYS[1], ARGV[3])"),
             set: checked(&format!(
                 "redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])\n{LEASE}\nreturn 1"
             )),
@@ -176,7 +172,7 @@ mod tests {
         let scripts = Scripts::new();
         for lua in [
             &scripts.attach,
-            &scripts.get,
+            &scripts.set,
             &scripts.destroy,
             &scripts.refresh,
         ] {

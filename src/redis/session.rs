@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use ::redis::Value;
 
+use super::scripts::GEN_FIELD;
 use super::Shared;
 use crate::backend::Session;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::names::SessionId;
 
 /// A handle: the session's hash and the generation it attached to.
@@ -106,14 +107,26 @@ impl RedisSession {
 }
 
 impl Session for RedisSession {
+    // The hot path needs no script: one HMGET of the generation and the key is atomic, and
+    // the generation is checked here.
     fn get(&self, key: &str, visit: &mut dyn FnMut(&[u8])) -> Result<bool> {
-        let s = &self.shared.scripts;
-        match self.run("get", &s.get, &[key.as_bytes()])? {
-            Value::BulkString(doc) => {
+        let mut cmd = ::redis::cmd("HMGET");
+        cmd.arg(&self.key).arg(GEN_FIELD).arg(key);
+        let reply = self.shared.call("get", |_| cmd.clone())?;
+        let mut items = match reply {
+            Value::Array(items) if items.len() == 2 => items.into_iter(),
+            other => return Err(self.shared.names.unexpected("get", &format!("{other:?}"))),
+        };
+        match items.next() {
+            Some(Value::BulkString(g)) if g == self.generation => {}
+            _ => return Err(Error::destroyed()),
+        }
+        match items.next() {
+            Some(Value::BulkString(doc)) => {
                 visit(&doc);
                 Ok(true)
             }
-            Value::Nil => Ok(false),
+            Some(Value::Nil) => Ok(false),
             other => Err(self.shared.names.unexpected("get", &format!("{other:?}"))),
         }
     }
