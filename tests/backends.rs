@@ -286,6 +286,57 @@ fn acl_user_with_right_and_wrong_password() {
     );
 }
 
+/// A server-side refusal is a Backend error that says what happened, without the password.
+#[test]
+fn refused_commands_are_backend_errors() {
+    let (Some(full), Some(reader)) = (
+        env("SESSIONSTORE_TEST_ACL_URL"),
+        env("SESSIONSTORE_TEST_READER_URL"),
+    ) else {
+        eprintln!("SESSIONSTORE_TEST_READER_URL unset: skipped");
+        return;
+    };
+    let id = sid("acl-ro");
+    let writer = open(&with(&full, ""));
+    let w = writer.create_store(&id).unwrap();
+    w.set("k", &s("v")).unwrap();
+    let f = open(&with(&reader, ""));
+    let r = f.create_store(&id).unwrap();
+    assert_eq!(r.get("k").unwrap(), Some(s("v")));
+    assert_eq!(r.len().unwrap(), 1);
+    for e in [r.set("k", &s("w")).unwrap_err(), r.destroy().unwrap_err()] {
+        assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("r3ader-pw"), "the password leaked: {text}");
+        assert!(
+            text.contains("reader:***@127.0.0.1"),
+            "the server is not named: {text}"
+        );
+    }
+    assert_eq!(w.get("k").unwrap(), Some(s("v")));
+    w.destroy().unwrap();
+}
+
+/// A Rust host calling the blocking API from inside its own tokio runtime neither panics nor
+/// deadlocks.
+#[test]
+fn blocking_calls_from_inside_a_tokio_runtime() {
+    for url in urls() {
+        let f = open(&with(&url, ""));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let st = f.create_store(sid("nested")).unwrap();
+            st.set("k", &s("v")).unwrap();
+            assert_eq!(st.get("k").unwrap(), Some(s("v")), "{url}");
+            st.destroy().unwrap();
+        });
+        f.close();
+    }
+}
+
 #[test]
 fn tls_server() {
     let Some(url) = env("SESSIONSTORE_TEST_TLS_URL") else {

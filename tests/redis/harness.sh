@@ -12,6 +12,7 @@
 # and exports to COMMAND:
 #   SESSIONSTORE_TEST_URLS         space-separated urls: memory, standalone, sentinel, cluster
 #   SESSIONSTORE_TEST_ACL_URL      standalone url with the ACL user's right password
+#   SESSIONSTORE_TEST_READER_URL   standalone url of a user denied HSET/HDEL/DEL
 #   SESSIONSTORE_TEST_TLS_URL      rediss:// url of the TLS server
 #   SSL_CERT_FILE                  the throwaway CA (how `rediss://` trusts it)
 #   SESSIONSTORE_TEST_CLUSTER_PIDS port:pid of every cluster node (for the failover test)
@@ -21,7 +22,7 @@
 set -euo pipefail
 
 if [ $# -eq 0 ]; then
-  sed -n '2,23p' "$0"
+  sed -n '2,24p' "$0"
   exit 2
 fi
 
@@ -54,12 +55,13 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-# A free port whose cluster bus port (+10000) is free too.
+# A free port whose cluster bus port (+10000) is free too. Both stay below the kernel's
+# ephemeral range (32768+), so no outgoing connection can be holding them.
 USED_PORTS=" "
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % 12700))
     case "$USED_PORTS" in *" $p "*|*" $((p + 10000)) "*) continue ;; esac
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
        ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 10000))) 2>/dev/null; then
@@ -101,6 +103,7 @@ appendonly yes
 appendfsync always
 user default on nopass ~* &* +@all
 user app on >s3cret-pw ~* &* +@all
+user reader on >r3ader-pw ~* &* +@all -hset -hdel -del
 CONF
 start standalone "$DIR/standalone.conf"
 wait_ping "$P_ALONE"
@@ -179,6 +182,7 @@ done
 join() { local IFS=$1; shift; echo "$*"; }
 export SESSIONSTORE_TEST_URLS="memory:// redis://127.0.0.1:$P_ALONE redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster redis+cluster://$(join , "${CLUSTER[@]}")"
 export SESSIONSTORE_TEST_ACL_URL="redis://app:s3cret-pw@127.0.0.1:$P_ALONE"
+export SESSIONSTORE_TEST_READER_URL="redis://reader:r3ader-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_TLS_URL="rediss://127.0.0.1:$P_TLS"
 export SSL_CERT_FILE="$DIR/ca.crt"
 export SESSIONSTORE_TEST_SENTINEL_MASTER_PID=$SENTINEL_MASTER_PID
