@@ -357,6 +357,23 @@ fn tls_server() {
     );
 }
 
+#[test]
+fn tls_cluster() {
+    let Some(url) = env("SESSIONSTORE_TEST_TLS_CLUSTER_URL") else {
+        eprintln!("SESSIONSTORE_TEST_TLS_CLUSTER_URL unset: skipped");
+        return;
+    };
+    let f = open(&with(&url, ""));
+    // Sessions over many slots, so every master is reached.
+    for i in 0..20 {
+        let st = f.create_store(sid(&format!("tlsc{i}"))).unwrap();
+        st.set("k", &s("over tls")).unwrap();
+        assert_eq!(st.get("k").unwrap(), Some(s("over tls")));
+        st.destroy().unwrap();
+    }
+    f.close();
+}
+
 /// Opening on a dead port or on a server that never answers ends within timeout_ms.
 #[test]
 fn unreachable_servers_end_within_timeout() {

@@ -8,12 +8,13 @@
 #   - a standalone server (AOF, appendfsync always) with an ACL user `app`;
 #   - a TLS server whose throwaway CA and certificate openssl makes here;
 #   - Sentinel: one master, one replica, three sentinels watching master `mymaster`;
-#   - a Redis Cluster of 6 nodes (3 masters, 3 replicas).
+#   - a Redis Cluster of 6 nodes (3 masters, 3 replicas), and a TLS-only one.
 # and exports to COMMAND:
 #   SESSIONSTORE_TEST_URLS         space-separated urls: memory, standalone, sentinel, cluster
 #   SESSIONSTORE_TEST_ACL_URL      standalone url with the ACL user's right password
 #   SESSIONSTORE_TEST_READER_URL   standalone url of a user denied HSET/HDEL/DEL
 #   SESSIONSTORE_TEST_TLS_URL      rediss:// url of the TLS server
+#   SESSIONSTORE_TEST_TLS_CLUSTER_URL rediss+cluster:// url of a 6-node TLS cluster
 #   SSL_CERT_FILE                  the throwaway CA (how `rediss://` trusts it)
 #   SESSIONSTORE_TEST_CLUSTER_PIDS port:pid of every cluster node (for the failover test)
 #   SESSIONSTORE_TEST_SENTINEL_MASTER_PID, SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT (ditto)
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 if [ $# -eq 0 ]; then
-  sed -n '2,24p' "$0"
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
   exit 2
 fi
 
@@ -179,11 +180,35 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 
+# A second, smaller-scale check of TLS: a 6-node cluster speaking only TLS (clients, bus,
+# replication), for rediss+cluster://.
+TLS_ARGS=(--tls-cert-file "$DIR/server.crt" --tls-key-file "$DIR/server.key"
+  --tls-ca-cert-file "$DIR/ca.crt" --tls-auth-clients no)
+TLS_CLUSTER=()
+for i in 1 2 3 4 5 6; do
+  p=$(free_port)
+  start "tls-cluster$i" --port 0 --tls-port "$p" --tls-cluster yes --tls-replication yes \
+    "${TLS_ARGS[@]}" --cluster-enabled yes --cluster-config-file nodes.conf \
+    --cluster-node-timeout 1000 --save "" --appendonly no
+  TLS_CLUSTER+=("127.0.0.1:$p")
+done
+for n in "${TLS_CLUSTER[@]}"; do wait_ping "${n#*:}" --tls --cacert "$DIR/ca.crt"; done
+redis-cli --tls --cacert "$DIR/ca.crt" --cluster create "${TLS_CLUSTER[@]}" \
+  --cluster-replicas 1 --cluster-yes >"$DIR/tls-cluster-create.log" 2>&1
+for n in "${TLS_CLUSTER[@]}"; do
+  for _ in $(seq 200); do
+    if redis-cli --tls --cacert "$DIR/ca.crt" -p "${n#*:}" cluster info |
+      grep -q 'cluster_state:ok'; then break; fi
+    sleep 0.1
+  done
+done
+
 join() { local IFS=$1; shift; echo "$*"; }
 export SESSIONSTORE_TEST_URLS="memory:// redis://127.0.0.1:$P_ALONE redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster redis+cluster://$(join , "${CLUSTER[@]}")"
 export SESSIONSTORE_TEST_ACL_URL="redis://app:s3cret-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_READER_URL="redis://reader:r3ader-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_TLS_URL="rediss://127.0.0.1:$P_TLS"
+export SESSIONSTORE_TEST_TLS_CLUSTER_URL="rediss+cluster://$(join , "${TLS_CLUSTER[@]}")"
 export SSL_CERT_FILE="$DIR/ca.crt"
 export SESSIONSTORE_TEST_SENTINEL_MASTER_PID=$SENTINEL_MASTER_PID
 export SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT=$P_REPLICA
