@@ -327,13 +327,16 @@ fn blocking_calls_from_inside_a_tokio_runtime() {
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(async {
+        rt.block_on(async move {
             let st = f.create_store(sid("nested")).unwrap();
             st.set("k", &s("v")).unwrap();
             assert_eq!(st.get("k").unwrap(), Some(s("v")), "{url}");
             st.destroy().unwrap();
+            // The last handles go inside async code too.
+            drop(st);
+            f.close();
+            drop(f);
         });
-        f.close();
     }
 }
 

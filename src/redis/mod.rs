@@ -4,8 +4,9 @@
 //! runtime has no thread of its own: the threads that call in drive it (tokio's current-thread
 //! scheduler lets one caller at a time drive the I/O for all of them), so a lone caller sends
 //! and receives on its own thread with no hand-off, and concurrent callers still pipeline their
-//! requests on the one connection. Every [`Session`] method blocks for at most `timeout_ms`. The layout (one hash
-//! per session, a generation field, a lease) is described in [`scripts`] and `docs/redis.md`.
+//! requests on the one connection. Every [`Session`] method blocks for at most `timeout_ms`.
+//! The layout (one hash per session, a generation field, a lease) is described in [`scripts`]
+//! and `docs/redis.md`.
 
 mod conn;
 mod errors;
@@ -41,7 +42,7 @@ pub struct RedisBackend {
 
 /// What every session of a backend shares.
 pub(crate) struct Shared {
-    runtime: Runtime,
+    runtime: OwnedRuntime,
     link: Link,
     scripts: Scripts,
     names: Names,
@@ -79,7 +80,7 @@ impl RedisBackend {
         };
         let ttl = config.ttl;
         let shared = Arc::new(Shared {
-            runtime,
+            runtime: OwnedRuntime(Some(runtime)),
             link,
             scripts: Scripts::new(),
             names,
@@ -133,6 +134,28 @@ impl Backend for RedisBackend {
 
     fn is_remote(&self) -> bool {
         true
+    }
+}
+
+/// The backend's runtime, shut down without blocking when the last session lets go of it:
+/// dropping a runtime the ordinary way panics inside async code (a Rust host may drop its
+/// factory there).
+struct OwnedRuntime(Option<Runtime>);
+
+impl std::ops::Deref for OwnedRuntime {
+    type Target = Runtime;
+
+    fn deref(&self) -> &Runtime {
+        // Only `drop` takes it out.
+        self.0.as_ref().expect("runtime present until drop")
+    }
+}
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
