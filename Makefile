@@ -7,12 +7,13 @@ CARGO ?= cargo
 LIB_DIR := target/debug
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iinclude
 
-.PHONY: help setup build header check-header demo test test-rust test-redis test-c test-python test-java bench lint
+.PHONY: help setup build header check-header demo test test-rust test-redis bench-redis test-c test-python test-java bench lint
 
 help:
 	@echo "make demo          build the library and walk one session's life on memory://"
 	@echo "make test          every suite: Rust, C (under valgrind), Python, Java"
 	@echo "make test-rust | test-c | test-python | test-java | bench | lint | header | check-header"
+	@echo "make test-redis    the Rust suites against real Redis servers (started and stopped here)"
 
 ## setup: install what a fresh machine lacks (idempotent, quiet when all is there).
 setup:
@@ -52,3 +53,7 @@ lint:
 
 bench:
 	$(CARGO) bench --bench memory
+
+## bench-redis: C ABI set/get beside redis-benchmark on one local redis-server (issue 4).
+bench-redis:
+	scripts/bench-redis.sh
