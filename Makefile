@@ -7,13 +7,12 @@ CARGO ?= cargo
 LIB_DIR := target/debug
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iinclude
 
-.PHONY: help setup build header check-header demo test test-rust test-redis bench-redis test-c test-python test-java bench lint
+.PHONY: help setup build header check-header demo test test-rust test-c test-python test-java bench lint
 
 help:
 	@echo "make demo          build the library and walk one session's life on memory://"
 	@echo "make test          every suite: Rust, C (under valgrind), Python, Java"
 	@echo "make test-rust | test-c | test-python | test-java | bench | lint | header | check-header"
-	@echo "make test-redis    the Rust suites against real Redis servers (started and stopped here)"
 
 ## setup: install what a fresh machine lacks (idempotent, quiet when all is there).
 setup:
@@ -40,19 +39,23 @@ test: setup test-rust test-c test-python test-java
 test-rust:
 	$(CARGO) test --quiet
 
-## test-redis: the backend suites against real servers the harness starts on 127.0.0.1
-## (standalone + ACL user, TLS, Sentinel, 6-node Cluster), then stops by PID.
-REDIS_TESTS := --test backends --test redis_faults
-test-redis:
-	$(CARGO) test --quiet --no-run $(REDIS_TESTS)
-	tests/redis/harness.sh $(CARGO) test --quiet $(REDIS_TESTS)
-
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
 
 bench:
 	$(CARGO) bench --bench memory
+
+## Redis (issue 4) ---------------------------------------------------------------------------
+.PHONY: test-redis bench-redis
+
+## test-redis: the Rust backend suites against real servers that tests/redis/harness.sh starts
+## on 127.0.0.1 (standalone + ACL users, TLS, Sentinel, a 6-node Cluster, a TLS Cluster),
+## then stops by PID; the fault tests (kill -9, SIGSTOP, failovers) run last.
+REDIS_TESTS := --test backends --test redis_faults
+test-redis:
+	$(CARGO) test --quiet --no-run $(REDIS_TESTS)
+	tests/redis/harness.sh $(CARGO) test --quiet $(REDIS_TESTS)
 
 ## bench-redis: C ABI set/get beside redis-benchmark on one local redis-server (issue 4).
 bench-redis:
