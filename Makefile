@@ -6,6 +6,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB_DIR := target/debug
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iinclude
+# Redis (issue 4): test-redis, bench-redis.
+include tests/redis/redis.mk
 
 .PHONY: help setup build header check-header demo test test-rust test-c test-python test-java bench lint
 
@@ -45,18 +47,3 @@ lint:
 
 bench:
 	$(CARGO) bench --bench memory
-
-## Redis (issue 4) ---------------------------------------------------------------------------
-.PHONY: test-redis bench-redis
-
-## test-redis: the Rust backend suites against real servers that tests/redis/harness.sh starts
-## on 127.0.0.1 (standalone + ACL users, TLS, Sentinel, a 6-node Cluster, a TLS Cluster),
-## then stops by PID; the fault tests (kill -9, SIGSTOP, failovers) run last.
-REDIS_TESTS := --test backends --test redis_faults
-test-redis:
-	$(CARGO) test --quiet --no-run $(REDIS_TESTS)
-	tests/redis/harness.sh $(CARGO) test --quiet $(REDIS_TESTS)
-
-## bench-redis: C ABI set/get beside redis-benchmark on one local redis-server (issue 4).
-bench-redis:
-	scripts/bench-redis.sh
