@@ -6,7 +6,7 @@ mod common;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::{env, redis_urls, sid, urls, with};
+use common::{env, redis_urls, sid, split_urls, urls, with};
 use sessionstore::{value, ErrorKind, StoreFactory};
 
 fn open(url: &str) -> StoreFactory {
@@ -15,6 +15,23 @@ fn open(url: &str) -> StoreFactory {
 
 fn s(text: &str) -> Vec<u8> {
     value::encode_str(text)
+}
+
+#[test]
+fn url_lists_keep_sentinel_and_cluster_urls_whole() {
+    assert_eq!(
+        split_urls("memory://,redis://h:1,redis+sentinel://a:1,b:2/m,redis+cluster://c:1,d:2"),
+        vec![
+            "memory://",
+            "redis://h:1",
+            "redis+sentinel://a:1,b:2/m",
+            "redis+cluster://c:1,d:2"
+        ]
+    );
+    assert_eq!(
+        split_urls(" memory://  redis://h:1 "),
+        vec!["memory://", "redis://h:1"]
+    );
 }
 
 #[test]

@@ -10,7 +10,9 @@
 #   - Sentinel: one master, one replica, three sentinels watching master `mymaster`;
 #   - a Redis Cluster of 6 nodes (3 masters, 3 replicas), and a TLS-only one.
 # and exports to COMMAND:
-#   SESSIONSTORE_TEST_URLS         space-separated urls: memory, standalone, sentinel, cluster
+#   SESSIONSTORE_TEST_URLS         memory, standalone, sentinel, cluster urls, comma-separated;
+#                                  sentinel/cluster urls hold commas too, so a reader joins a
+#                                  piece without "://" to the url before it
 #   SESSIONSTORE_TEST_ACL_URL      standalone url with the ACL user's right password
 #   SESSIONSTORE_TEST_READER_URL   standalone url of a user denied HSET/HDEL/DEL
 #   SESSIONSTORE_TEST_TLS_URL      rediss:// url of the TLS server
@@ -204,7 +206,7 @@ for n in "${TLS_CLUSTER[@]}"; do
 done
 
 join() { local IFS=$1; shift; echo "$*"; }
-export SESSIONSTORE_TEST_URLS="memory:// redis://127.0.0.1:$P_ALONE redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster redis+cluster://$(join , "${CLUSTER[@]}")"
+export SESSIONSTORE_TEST_URLS="memory://,redis://127.0.0.1:$P_ALONE,redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster,redis+cluster://$(join , "${CLUSTER[@]}")"
 export SESSIONSTORE_TEST_ACL_URL="redis://app:s3cret-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_READER_URL="redis://reader:r3ader-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_TLS_URL="rediss://127.0.0.1:$P_TLS"
