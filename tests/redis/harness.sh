@@ -163,13 +163,19 @@ for i in 1 2 3 4 5 6; do
   CLUSTER_PIDS+=("$p:$LAST_PID")
 done
 for n in "${CLUSTER[@]}"; do wait_ping "${n#*:}"; done
-redis-cli --cluster create "${CLUSTER[@]}" --cluster-replicas 1 --cluster-yes >"$DIR/cluster-create.log" 2>&1
-for n in "${CLUSTER[@]}"; do
+redis-cli --cluster create "${CLUSTER[@]}" --cluster-replicas 1 --cluster-yes >"$DIR/cluster-create.log" 2>&1 ||
+  { cat "$DIR/cluster-create.log" >&2; exit 1; }
+# cluster_ok PORT [redis-cli args]: waits until that node sees the whole cluster up.
+cluster_ok() {
+  local port=$1; shift
   for _ in $(seq 200); do
-    if redis-cli -p "${n#*:}" cluster info | grep -q 'cluster_state:ok'; then break; fi
+    if redis-cli "$@" -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then return; fi
     sleep 0.1
   done
-done
+  echo "harness: cluster node $port never reached cluster_state:ok" >&2
+  exit 1
+}
+for n in "${CLUSTER[@]}"; do cluster_ok "${n#*:}"; done
 # Every replica synced with its master, so a failover test has someone to promote.
 for _ in $(seq 300); do
   up=0
@@ -196,14 +202,9 @@ for i in 1 2 3 4 5 6; do
 done
 for n in "${TLS_CLUSTER[@]}"; do wait_ping "${n#*:}" --tls --cacert "$DIR/ca.crt"; done
 redis-cli --tls --cacert "$DIR/ca.crt" --cluster create "${TLS_CLUSTER[@]}" \
-  --cluster-replicas 1 --cluster-yes >"$DIR/tls-cluster-create.log" 2>&1
-for n in "${TLS_CLUSTER[@]}"; do
-  for _ in $(seq 200); do
-    if redis-cli --tls --cacert "$DIR/ca.crt" -p "${n#*:}" cluster info |
-      grep -q 'cluster_state:ok'; then break; fi
-    sleep 0.1
-  done
-done
+  --cluster-replicas 1 --cluster-yes >"$DIR/tls-cluster-create.log" 2>&1 ||
+  { cat "$DIR/tls-cluster-create.log" >&2; exit 1; }
+for n in "${TLS_CLUSTER[@]}"; do cluster_ok "${n#*:}" --tls --cacert "$DIR/ca.crt"; done
 
 join() { local IFS=$1; shift; echo "$*"; }
 export SESSIONSTORE_TEST_URLS="memory://,redis://127.0.0.1:$P_ALONE,redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster,redis+cluster://$(join , "${CLUSTER[@]}")"
