@@ -394,6 +394,35 @@ fn tls_cluster() {
     f.close();
 }
 
+/// A sentinel that accepts but never answers, listed first, costs one share of timeout_ms:
+/// the others still name the master.
+#[test]
+fn a_mute_sentinel_does_not_hide_the_others() {
+    let Some(url) = urls()
+        .into_iter()
+        .find(|u| u.starts_with("redis+sentinel://"))
+    else {
+        eprintln!("no sentinel setup: skipped");
+        return;
+    };
+    let mute = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mute_port = mute.local_addr().unwrap().port();
+    let url = url.replacen(
+        "redis+sentinel://",
+        &format!("redis+sentinel://127.0.0.1:{mute_port},"),
+        1,
+    );
+    let start = Instant::now();
+    let f = open(&with(&url, "timeout_ms=1600"));
+    assert!(start.elapsed() < Duration::from_millis(1600 + 250));
+    let st = f.create_store(sid("mute")).unwrap();
+    st.set("k", &s("v")).unwrap();
+    assert_eq!(st.get("k").unwrap(), Some(s("v")));
+    st.destroy().unwrap();
+    f.close();
+    drop(mute);
+}
+
 /// Opening on a dead port or on a server that never answers ends within timeout_ms.
 #[test]
 fn unreachable_servers_end_within_timeout() {

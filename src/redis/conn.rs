@@ -24,7 +24,45 @@ use crate::config::{RedisConfig, RedisTopology};
 #[allow(clippy::large_enum_variant)]
 enum Source {
     Fixed(Client),
-    Sentinel(Box<SentinelClient>),
+    Sentinel(Sentinels),
+}
+
+/// The sentinels of a url, asked one at a time, each for a share of the time left, starting
+/// with the one that answered last: a sentinel that accepts but never answers costs one share,
+/// not the whole call.
+struct Sentinels {
+    /// One client per sentinel, in url order.
+    each: Vec<SentinelClient>,
+    /// Which one to ask first.
+    first: usize,
+    timeout: Duration,
+}
+
+impl Sentinels {
+    async fn master(&mut self) -> RedisResult<Client> {
+        let n = self.each.len();
+        let share = self.timeout / n as u32;
+        let mut last = None;
+        for i in 0..n {
+            let at = (self.first + i) % n;
+            match tokio::time::timeout(share, self.each[at].async_get_client()).await {
+                Ok(Ok(client)) => {
+                    self.first = at;
+                    return Ok(client);
+                }
+                Ok(Err(e)) => last = Some(e),
+                Err(_) => {
+                    last = Some(::redis::RedisError::from(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "a sentinel did not answer",
+                    )))
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            ::redis::RedisError::from((::redis::ErrorKind::EmptySentinelList, "no sentinel"))
+        }))
+    }
 }
 
 /// A multiplexed connection that is replaced after it broke. `epoch` numbers the connections,
@@ -95,23 +133,34 @@ impl Link {
                 Source::Fixed(Client::open(info)?)
             }
             RedisTopology::Sentinel => {
-                let sentinels = cfg.nodes.iter().map(|(h, p)| addr(h, *p, cfg.tls));
                 let master = cfg.master.as_deref().unwrap_or("mymaster");
-                let mut b =
-                    SentinelClientBuilder::new(sentinels, master, SentinelServerType::Master)?
-                        .set_client_to_redis_db(i64::from(cfg.db));
-                if let Some(u) = &cfg.username {
-                    b = b.set_client_to_redis_username(u);
-                }
-                if let Some(p) = &cfg.password {
-                    b = b.set_client_to_redis_password(p);
-                }
-                if cfg.tls {
-                    b = b
-                        .set_client_to_redis_tls_mode(TlsMode::Secure)
-                        .set_client_to_sentinel_tls_mode(TlsMode::Secure);
-                }
-                Source::Sentinel(Box::new(b.build()?))
+                let each = cfg
+                    .nodes
+                    .iter()
+                    .map(|(h, p)| {
+                        let one = [addr(h, *p, cfg.tls)];
+                        let mut b =
+                            SentinelClientBuilder::new(one, master, SentinelServerType::Master)?
+                                .set_client_to_redis_db(i64::from(cfg.db));
+                        if let Some(u) = &cfg.username {
+                            b = b.set_client_to_redis_username(u);
+                        }
+                        if let Some(p) = &cfg.password {
+                            b = b.set_client_to_redis_password(p);
+                        }
+                        if cfg.tls {
+                            b = b
+                                .set_client_to_redis_tls_mode(TlsMode::Secure)
+                                .set_client_to_sentinel_tls_mode(TlsMode::Secure);
+                        }
+                        b.build()
+                    })
+                    .collect::<RedisResult<Vec<_>>>()?;
+                Source::Sentinel(Sentinels {
+                    each,
+                    first: 0,
+                    timeout,
+                })
             }
             RedisTopology::Cluster => {
                 let nodes = cfg
@@ -216,7 +265,7 @@ impl Direct {
         }
         let client = match &mut source.0 {
             Source::Fixed(client) => client.clone(),
-            Source::Sentinel(sentinel) => sentinel.async_get_client().await?,
+            Source::Sentinel(sentinels) => sentinels.master().await?,
         };
         let conn = client
             .get_multiplexed_async_connection_with_config(&self.config)
