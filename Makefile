@@ -6,6 +6,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB_DIR := target/debug
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iinclude
+# Redis (issue 4): test-redis, bench-redis.
+include tests/redis/redis.mk
 
 .PHONY: help setup build header check-header demo test test-rust test-c test-python test-java bench lint
 

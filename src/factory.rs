@@ -8,6 +8,7 @@ use crate::config::{BackendConfig, Config};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryBackend;
 use crate::names::{check_key, SessionId};
+use crate::redis::RedisBackend;
 use crate::value;
 
 /// Opens stores on one configured backend. Cheap to clone; clones share the backend.
@@ -41,12 +42,7 @@ impl StoreFactory {
     pub fn with_config(config: Config) -> Result<Self> {
         let backend: Box<dyn Backend> = match &config.backend {
             BackendConfig::Memory => Box::new(MemoryBackend::new(config.ttl)?),
-            BackendConfig::Redis(redis) => {
-                return Err(Error::config(format!(
-                    "{} is a Redis url; this build has only the memory backend",
-                    redis.redacted_url()
-                )))
-            }
+            BackendConfig::Redis(redis) => Box::new(RedisBackend::open(&config, redis)?),
         };
         Ok(StoreFactory {
             shared: Arc::new(FactoryShared {

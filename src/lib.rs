@@ -28,6 +28,7 @@ pub mod ffi;
 pub mod handles;
 pub mod memory;
 pub mod names;
+pub mod redis;
 pub mod value;
 
 pub use config::Config;

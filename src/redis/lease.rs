@@ -1,0 +1,101 @@
+//! The lease refresher (API.md §5): with `ttl_ms > 0`, every session this factory holds an
+//! open handle on gets its `PEXPIRE` renewed every `ttl/3`, so a live session is never
+//! reclaimed and the session of a dead process goes `ttl_ms` after its last refresh.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Mutex, MutexGuard, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::{block_on, bounded, Shared};
+
+/// How many refreshes are in flight at once (they pipeline on the shared connection).
+const IN_FLIGHT: usize = 256;
+
+/// A session hash and the generation a handle attached to.
+type LeaseId = (Vec<u8>, Vec<u8>);
+
+/// Open handles per (session hash, generation).
+#[derive(Default)]
+pub(crate) struct Leases {
+    held: Mutex<HashMap<LeaseId, usize>>,
+}
+
+impl Leases {
+    // A panic while the lock was held cannot leave a count half-updated.
+    fn lock(&self) -> MutexGuard<'_, HashMap<LeaseId, usize>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn hold(&self, key: &[u8], generation: &[u8]) {
+        *self
+            .lock()
+            .entry((key.to_vec(), generation.to_vec()))
+            .or_insert(0) += 1;
+    }
+
+    pub(crate) fn release(&self, key: &[u8], generation: &[u8]) {
+        let mut held = self.lock();
+        let id = (key.to_vec(), generation.to_vec());
+        if let Some(n) = held.get_mut(&id) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&id);
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<LeaseId> {
+        self.lock().keys().cloned().collect()
+    }
+}
+
+/// Starts the refresher thread; dropping the returned sender stops it.
+pub(crate) fn start(
+    shared: Weak<Shared>,
+    ttl: Duration,
+) -> std::io::Result<(Sender<()>, JoinHandle<()>)> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let period = (ttl / 3).max(Duration::from_millis(3));
+    let thread = std::thread::Builder::new()
+        .name("sessionstore-lease".into())
+        .spawn(move || loop {
+            match stopped.recv_timeout(period) {
+                Err(RecvTimeoutError::Timeout) => {}
+                _ => return,
+            }
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            refresh_all(&shared);
+        })?;
+    Ok((stop, thread))
+}
+
+/// One round: every held lease, at most [`IN_FLIGHT`] at a time, each bounded by timeout_ms.
+/// A failed refresh is retried next round; the hosts' own calls report the outage.
+fn refresh_all(shared: &Shared) {
+    let Some(leases) = &shared.leases else { return };
+    let held = leases.snapshot();
+    if held.is_empty() {
+        return;
+    }
+    let round = stream::iter(held.iter())
+        .map(|(key, generation)| {
+            let cmd = move |full: bool| {
+                shared
+                    .scripts
+                    .refresh
+                    .cmd(full, key, &[generation, shared.ttl_arg.as_bytes()])
+            };
+            async move {
+                let _ = bounded(shared.timeout, shared.send_async(cmd, &mut None)).await;
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .for_each(|()| async {});
+    block_on(&shared.runtime, round);
+}

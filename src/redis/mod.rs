@@ -1,0 +1,238 @@
+//! The Redis backend (`redis://`, `rediss://`, `redis+sentinel://`, `redis+cluster://`).
+//!
+//! One shared multiplexed connection per factory, on a tokio runtime the backend owns. The
+//! runtime has no thread of its own: the threads that call in drive it (tokio's current-thread
+//! scheduler lets one caller at a time drive the I/O for all of them), so a lone caller sends
+//! and receives on its own thread with no hand-off, and concurrent callers still pipeline their
+//! requests on the one connection. Every [`Session`] method blocks for at most `timeout_ms`.
+//! The layout (one hash per session, a generation field, a lease) is described in [`scripts`]
+//! and `docs/redis.md`.
+
+mod conn;
+mod errors;
+mod lease;
+mod scripts;
+mod session;
+
+use std::future::Future;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ::redis::{ErrorKind as RedisKind, ServerErrorKind, Value};
+use tokio::runtime::{Handle, Runtime};
+
+use crate::backend::{Backend, Session};
+use crate::config::{Config, RedisConfig};
+use crate::error::{Error, ErrorKind, Result};
+use crate::names::SessionId;
+
+use conn::{Conn, Link};
+use errors::Names;
+use lease::Leases;
+use scripts::{Lua, Scripts};
+use session::RedisSession;
+
+/// The sessions of one Redis deployment, as one factory sees them.
+pub struct RedisBackend {
+    shared: Arc<Shared>,
+    refresher: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
+}
+
+/// What every session of a backend shares.
+pub(crate) struct Shared {
+    runtime: OwnedRuntime,
+    link: Link,
+    scripts: Scripts,
+    names: Names,
+    timeout: Duration,
+    prefix: String,
+    /// The lease in ms as a script argument; "0" when off.
+    ttl_arg: String,
+    leases: Option<Leases>,
+}
+
+impl RedisBackend {
+    /// Connects to the servers `redis` names with the options of `config`; fails with
+    /// `Timeout` or `Backend` when they cannot be reached within `timeout_ms`.
+    pub fn open(config: &Config, redis: &RedisConfig) -> Result<Self> {
+        let names = Names {
+            server: redis.redacted_url(),
+            password: redis.password.clone(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Backend,
+                    format!("{}: cannot start the I/O runtime: {e}", names.server),
+                )
+            })?;
+        let timeout = config.timeout;
+        let link = block_on(&runtime, bounded(timeout, Link::open(redis, timeout)));
+        let link = match link {
+            Ok(Ok(link)) => link,
+            Ok(Err(e)) => return Err(names.error("connect", &e)),
+            Err(_) => return Err(names.timeout("connect", timeout.as_millis())),
+        };
+        let ttl = config.ttl;
+        let shared = Arc::new(Shared {
+            runtime: OwnedRuntime(Some(runtime)),
+            link,
+            scripts: Scripts::new(),
+            names,
+            timeout,
+            prefix: config.prefix.clone(),
+            ttl_arg: ttl.map_or_else(|| "0".to_owned(), |t| t.as_millis().to_string()),
+            leases: ttl.map(|_| Leases::default()),
+        });
+        let refresher = ttl
+            .map(|ttl| lease::start(Arc::downgrade(&shared), ttl))
+            .transpose()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Backend,
+                    format!("cannot start the lease refresher thread: {e}"),
+                )
+            })?;
+        Ok(RedisBackend {
+            shared,
+            refresher: Mutex::new(refresher),
+        })
+    }
+}
+
+impl Backend for RedisBackend {
+    fn attach(&self, sid: &SessionId) -> Result<Box<dyn Session>> {
+        Ok(Box::new(RedisSession::attach(&self.shared, sid)?))
+    }
+
+    fn destroy_session(&self, sid: &SessionId) -> Result<()> {
+        let key = self.shared.key(sid);
+        let mut cmd = ::redis::cmd("DEL");
+        cmd.arg(&key);
+        self.shared.call("destroy_session", |_| cmd.clone())?;
+        Ok(())
+    }
+
+    fn close(&self) {
+        let refresher = self
+            .refresher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some((stop, thread)) = refresher {
+            drop(stop);
+            // The refresher only ever returns; a panic inside it has nothing left to clean.
+            let _ = thread.join();
+        }
+        self.shared.link.close();
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+}
+
+/// The backend's runtime, shut down without blocking when the last session lets go of it:
+/// dropping a runtime the ordinary way panics inside async code (a Rust host may drop its
+/// factory there).
+struct OwnedRuntime(Option<Runtime>);
+
+impl std::ops::Deref for OwnedRuntime {
+    type Target = Runtime;
+
+    fn deref(&self) -> &Runtime {
+        // Only `drop` takes it out.
+        self.0.as_ref().expect("runtime present until drop")
+    }
+}
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for RedisBackend {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Runs `fut` to completion on `runtime` from a blocking caller, which drives the runtime
+/// while it waits (or waits for the thread that drives it). A caller already inside a tokio
+/// runtime (a Rust host calling from async code) gets a helper thread, since blocking on a
+/// runtime from inside one is not allowed.
+fn block_on<F: Future + Send>(runtime: &Runtime, fut: F) -> F::Output
+where
+    F::Output: Send,
+{
+    if Handle::try_current().is_err() {
+        return runtime.block_on(fut);
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| runtime.block_on(fut))
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// `fut` bounded by `limit`; the timer is made inside the runtime, where it must live.
+async fn bounded<F: Future>(
+    limit: Duration,
+    fut: F,
+) -> std::result::Result<F::Output, tokio::time::error::Elapsed> {
+    tokio::time::timeout(limit, fut).await
+}
+
+impl Shared {
+    /// The hash of session `sid`: `<prefix>:<sid>`.
+    fn key(&self, sid: &SessionId) -> Vec<u8> {
+        format!("{}:{}", self.prefix, sid.as_str()).into_bytes()
+    }
+
+    /// Runs script `lua` on `key` with `args`, as operation `op`.
+    fn script(&self, op: &str, lua: &Lua, key: &[u8], args: &[&[u8]]) -> Result<Value> {
+        self.call(op, |full| lua.cmd(full, key, args))
+    }
+
+    /// Sends the command `build(false)` (`build(true)` again after a NOSCRIPT answer), noting
+    /// in `used` the connection it went through.
+    async fn send_async(
+        &self,
+        build: impl Fn(bool) -> ::redis::Cmd,
+        used: &mut Option<Conn>,
+    ) -> ::redis::RedisResult<Value> {
+        let conn = used.insert(self.link.get().await?);
+        match self.link.send(conn, &build(false)).await {
+            Err(e) if e.kind() == RedisKind::Server(ServerErrorKind::NoScript) => {
+                self.link.send(conn, &build(true)).await
+            }
+            other => other,
+        }
+    }
+
+    /// [`send_async`](Self::send_async) for a blocking caller, bounded by `timeout_ms`.
+    fn call(&self, op: &str, build: impl Fn(bool) -> ::redis::Cmd + Send + Sync) -> Result<Value> {
+        let mut used: Option<Conn> = None;
+        let fut = self.send_async(build, &mut used);
+        let out = block_on(&self.runtime, bounded(self.timeout, fut));
+        match out {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.names.error(op, &e)),
+            Err(_) => {
+                // A connection that stopped answering may be half-open: use a new one next.
+                if let Some(conn) = &used {
+                    self.link.broken(conn);
+                }
+                Err(self.names.timeout(op, self.timeout.as_millis()))
+            }
+        }
+    }
+}

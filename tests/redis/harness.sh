@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Starts throwaway Redis servers on 127.0.0.1, runs a command with their urls in the
+# environment, then stops every server by its PID. Usage:
+#
+#   tests/redis/harness.sh COMMAND [ARGS…]
+#
+# It brings up, in a temp dir, on free ports:
+#   - a standalone server (AOF, appendfsync always) with an ACL user `app`;
+#   - a TLS server whose throwaway CA and certificate openssl makes here;
+#   - Sentinel: one master, one replica, three sentinels watching master `mymaster`;
+#   - a Redis Cluster of 6 nodes (3 masters, 3 replicas), and a TLS-only one.
+# and exports to COMMAND:
+#   SESSIONSTORE_TEST_URLS         memory, standalone, sentinel, cluster urls, comma-separated;
+#                                  sentinel/cluster urls hold commas too, so a reader joins a
+#                                  piece without "://" to the url before it
+#   SESSIONSTORE_TEST_ACL_URL      standalone url with the ACL user's right password
+#   SESSIONSTORE_TEST_READER_URL   standalone url of a user denied HSET/HDEL/DEL
+#   SESSIONSTORE_TEST_TLS_URL      rediss:// url of the TLS server
+#   SESSIONSTORE_TEST_TLS_CLUSTER_URL rediss+cluster:// url of a 6-node TLS cluster
+#   SSL_CERT_FILE                  the throwaway CA (how `rediss://` trusts it)
+#   SESSIONSTORE_TEST_CLUSTER_PIDS port:pid of every cluster node (for the failover test)
+#   SESSIONSTORE_TEST_SENTINEL_MASTER_PID, SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT (ditto)
+#   SESSIONSTORE_TEST_REDIS_SERVER the redis-server binary (fault tests start their own)
+# redis-server/redis-cli are installed from Debian when missing (the service is not used).
+set -euo pipefail
+
+if [ $# -eq 0 ]; then
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+  exit 2
+fi
+
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  echo "harness: installing redis-server and redis-tools" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # policy-rc.d 101: the package must not start its own service.
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq redis-server redis-tools >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+command -v openssl >/dev/null || { apt-get install -y -qq openssl >/dev/null; }
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/sessionstore-redis.XXXXXX")
+PIDS=()
+
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$DIR"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+# A free port whose cluster bus port (+10000) is free too. Both stay below the kernel's
+# ephemeral range (32768+), so no outgoing connection can be holding them.
+USED_PORTS=" "
+free_port() {
+  local p
+  while :; do
+    p=$((10000 + RANDOM % 12700))
+    case "$USED_PORTS" in *" $p "*|*" $((p + 10000)) "*) continue ;; esac
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
+       ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 10000))) 2>/dev/null; then
+      USED_PORTS="$USED_PORTS$p $((p + 10000)) "
+      echo "$p"
+      return
+    fi
+  done
+}
+
+# start NAME [redis-server args…]: runs redis-server in $DIR/NAME, logs there.
+start() {
+  local name=$1; shift
+  mkdir -p "$DIR/$name"
+  (cd "$DIR/$name" && exec redis-server "$@" --bind 127.0.0.1 --daemonize no \
+     --logfile "$DIR/$name/log") &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+  disown "$LAST_PID" # no "Killed" notice when a fault test kills it
+}
+
+wait_ping() { # port [extra redis-cli args]
+  local port=$1; shift
+  for _ in $(seq 100); do
+    if redis-cli -h 127.0.0.1 -p "$port" "$@" ping 2>/dev/null | grep -q PONG; then return; fi
+    sleep 0.1
+  done
+  echo "harness: server on port $port did not come up; logs:" >&2
+  tail -n 5 "$DIR"/*/log >&2 || true
+  exit 1
+}
+
+# Standalone, with an ACL user beside the (password-less) default user.
+P_ALONE=$(free_port)
+cat >"$DIR/standalone.conf" <<CONF
+port $P_ALONE
+save ""
+appendonly yes
+appendfsync always
+user default on nopass ~* &* +@all
+user app on >s3cret-pw ~* &* +@all
+user reader on >r3ader-pw ~* &* +@all -hset -hdel -del
+CONF
+start standalone "$DIR/standalone.conf"
+wait_ping "$P_ALONE"
+
+# TLS: a throwaway CA and a certificate for 127.0.0.1 / localhost.
+(
+  cd "$DIR"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+    -subj "/CN=sessionstore test CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+    -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
+  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+    -out server.crt -days 2 -extfile san.ext 2>/dev/null
+)
+P_TLS=$(free_port)
+start tls --port 0 --tls-port "$P_TLS" --save "" --appendonly no \
+  --tls-cert-file "$DIR/server.crt" --tls-key-file "$DIR/server.key" \
+  --tls-ca-cert-file "$DIR/ca.crt" --tls-auth-clients no
+wait_ping "$P_TLS" --tls --cacert "$DIR/ca.crt"
+
+# Sentinel: a master, a replica, three sentinels.
+P_MASTER=$(free_port)
+P_REPLICA=$(free_port)
+start sentinel-master --port "$P_MASTER" --save "" --appendonly no
+SENTINEL_MASTER_PID=$LAST_PID
+start sentinel-replica --port "$P_REPLICA" --save "" --appendonly no \
+  --replicaof 127.0.0.1 "$P_MASTER"
+wait_ping "$P_MASTER"
+wait_ping "$P_REPLICA"
+SENTINELS=()
+for i in 1 2 3; do
+  p=$(free_port)
+  mkdir -p "$DIR/sentinel$i"
+  cat >"$DIR/sentinel$i/sentinel.conf" <<CONF
+port $p
+sentinel monitor mymaster 127.0.0.1 $P_MASTER 2
+sentinel down-after-milliseconds mymaster 1000
+sentinel failover-timeout mymaster 5000
+CONF
+  start "sentinel$i" "$DIR/sentinel$i/sentinel.conf" --sentinel
+  SENTINELS+=("127.0.0.1:$p")
+  wait_ping "$p"
+done
+
+# Cluster: 6 nodes, 3 masters with one replica each.
+CLUSTER=()
+CLUSTER_PIDS=()
+for i in 1 2 3 4 5 6; do
+  p=$(free_port)
+  start "cluster$i" --port "$p" --cluster-enabled yes --cluster-config-file nodes.conf \
+    --cluster-node-timeout 1000 --cluster-replica-validity-factor 0 --save "" --appendonly no
+  CLUSTER+=("127.0.0.1:$p")
+  CLUSTER_PIDS+=("$p:$LAST_PID")
+done
+for n in "${CLUSTER[@]}"; do wait_ping "${n#*:}"; done
+redis-cli --cluster create "${CLUSTER[@]}" --cluster-replicas 1 --cluster-yes >"$DIR/cluster-create.log" 2>&1 ||
+  { cat "$DIR/cluster-create.log" >&2; exit 1; }
+# cluster_ok PORT [redis-cli args]: waits until that node sees the whole cluster up.
+cluster_ok() {
+  local port=$1; shift
+  for _ in $(seq 200); do
+    if redis-cli "$@" -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then return; fi
+    sleep 0.1
+  done
+  echo "harness: cluster node $port never reached cluster_state:ok" >&2
+  exit 1
+}
+for n in "${CLUSTER[@]}"; do cluster_ok "${n#*:}"; done
+# Every replica synced with its master, so a failover test has someone to promote.
+for _ in $(seq 300); do
+  up=0
+  for n in "${CLUSTER[@]}"; do
+    if redis-cli -p "${n#*:}" info replication | grep -q 'master_link_status:up'; then
+      up=$((up + 1))
+    fi
+  done
+  [ "$up" -ge 3 ] && break
+  sleep 0.1
+done
+
+# A second, smaller-scale check of TLS: a 6-node cluster speaking only TLS (clients, bus,
+# replication), for rediss+cluster://.
+TLS_ARGS=(--tls-cert-file "$DIR/server.crt" --tls-key-file "$DIR/server.key"
+  --tls-ca-cert-file "$DIR/ca.crt" --tls-auth-clients no)
+TLS_CLUSTER=()
+for i in 1 2 3 4 5 6; do
+  p=$(free_port)
+  start "tls-cluster$i" --port 0 --tls-port "$p" --tls-cluster yes --tls-replication yes \
+    "${TLS_ARGS[@]}" --cluster-enabled yes --cluster-config-file nodes.conf \
+    --cluster-node-timeout 1000 --save "" --appendonly no
+  TLS_CLUSTER+=("127.0.0.1:$p")
+done
+for n in "${TLS_CLUSTER[@]}"; do wait_ping "${n#*:}" --tls --cacert "$DIR/ca.crt"; done
+redis-cli --tls --cacert "$DIR/ca.crt" --cluster create "${TLS_CLUSTER[@]}" \
+  --cluster-replicas 1 --cluster-yes >"$DIR/tls-cluster-create.log" 2>&1 ||
+  { cat "$DIR/tls-cluster-create.log" >&2; exit 1; }
+for n in "${TLS_CLUSTER[@]}"; do cluster_ok "${n#*:}" --tls --cacert "$DIR/ca.crt"; done
+
+join() { local IFS=$1; shift; echo "$*"; }
+export SESSIONSTORE_TEST_URLS="memory://,redis://127.0.0.1:$P_ALONE,redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster,redis+cluster://$(join , "${CLUSTER[@]}")"
+export SESSIONSTORE_TEST_ACL_URL="redis://app:s3cret-pw@127.0.0.1:$P_ALONE"
+export SESSIONSTORE_TEST_READER_URL="redis://reader:r3ader-pw@127.0.0.1:$P_ALONE"
+export SESSIONSTORE_TEST_TLS_URL="rediss://127.0.0.1:$P_TLS"
+export SESSIONSTORE_TEST_TLS_CLUSTER_URL="rediss+cluster://$(join , "${TLS_CLUSTER[@]}")"
+export SSL_CERT_FILE="$DIR/ca.crt"
+export SESSIONSTORE_TEST_SENTINEL_MASTER_PID=$SENTINEL_MASTER_PID
+export SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT=$P_REPLICA
+export SESSIONSTORE_TEST_CLUSTER_PIDS
+SESSIONSTORE_TEST_CLUSTER_PIDS=$(join , "${CLUSTER_PIDS[@]}")
+SESSIONSTORE_TEST_REDIS_SERVER=$(command -v redis-server)
+export SESSIONSTORE_TEST_REDIS_SERVER
+echo "harness: servers up in $DIR" >&2
+echo "harness: SESSIONSTORE_TEST_URLS=$SESSIONSTORE_TEST_URLS" >&2
+
+set +e
+"$@"
+status=$?
+set -e
+exit "$status"
