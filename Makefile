@@ -9,12 +9,12 @@ CFLAGS_STRICT := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iinclude
 # Redis (issue 4): test-redis, bench-redis.
 include tests/redis/redis.mk
 
-.PHONY: help setup build header check-header demo test test-rust test-c test-python test-java bench lint
+.PHONY: help setup build header check-header demo test test-suites test-rust test-c test-python test-java test-redis-faults bench lint
 
 help:
 	@echo "make demo          build the library and walk one session's life on memory://"
-	@echo "make test          every suite: Rust, C (under valgrind), Python, Java"
-	@echo "make test-rust | test-c | test-python | test-java | bench | lint | header | check-header"
+	@echo "make test          every suite (Rust, C under valgrind, Python, Java) on memory and real Redis servers"
+	@echo "make test-rust | test-c | test-python | test-java | test-redis | bench | bench-redis | lint | header | check-header"
 
 ## setup: install what a fresh machine lacks (idempotent, quiet when all is there).
 setup:
@@ -35,11 +35,24 @@ demo: build
 	cc $(CFLAGS_STRICT) examples/demo.c -o build/demo -L$(LIB_DIR) -lsessionstore -Wl,-rpath,$(CURDIR)/$(LIB_DIR)
 	./build/demo
 
-test: setup test-rust test-c test-python test-java
+## test: every suite on every backend. tests/redis/harness.sh starts the Redis servers
+## (standalone, Sentinel, Cluster, TLS, ACL) on 127.0.0.1 and puts their urls, beside
+## memory://, in SESSIONSTORE_TEST_URLS, which the Rust, C, Python and Java suites read; the
+## fault tests (kill -9, SIGSTOP, failovers) run last, since they kill masters.
+test: setup
+	$(CARGO) build --quiet --all-targets
+	tests/redis/harness.sh $(MAKE) --no-print-directory test-suites
 	@echo "make test: every suite passed"
 
+test-suites: test-rust test-c test-python test-java test-redis-faults
+
+## The fault tests skip without the harness's variables, so `cargo test` alone never kills one.
+FAULT_VARS := SESSIONSTORE_TEST_REDIS_SERVER SESSIONSTORE_TEST_CLUSTER_PIDS SESSIONSTORE_TEST_SENTINEL_MASTER_PID
 test-rust:
-	$(CARGO) test --quiet
+	env $(addprefix -u ,$(FAULT_VARS)) $(CARGO) test --quiet
+
+test-redis-faults:
+	$(CARGO) test --quiet --test redis_faults
 
 ## test-c: every tests/c/*.c, built with the strict flags against the header and the .so, each
 ## run under valgrind: invalid accesses and definite leaks fail; "still reachable" and
