@@ -1,9 +1,12 @@
-"""Shared fixtures. `SESSIONSTORE_TEST_URLS` (comma-separated, default `memory://`) names the
-backends every backend-agnostic test runs against, so the Redis suite reuses these tests."""
+"""Shared fixtures. `SESSIONSTORE_TEST_URLS` (comma-separated, default `memory://`; a piece
+without `://` continues the url before it, as tests/redis/harness.sh exports sentinel and cluster
+urls) names the backends every backend-agnostic test runs against, so the Redis suite reuses
+these tests."""
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -11,10 +14,36 @@ import pytest
 
 import sessionstore
 
-URLS = [u.strip() for u in os.environ.get("SESSIONSTORE_TEST_URLS", "memory://").split(",") if u.strip()]
+
+def split_urls(text: str) -> list[str]:
+    """Splits a comma- (or space-) separated url list. Sentinel and cluster urls hold commas
+    themselves (`redis+cluster://a:1,b:2`), so a piece without `://` continues the url before it."""
+    urls: list[str] = []
+    for piece in re.split(r"[,\s]+", text):
+        if not piece:
+            continue
+        if urls and "://" not in piece:
+            urls[-1] += "," + piece
+        else:
+            urls.append(piece)
+    return urls
 
 
-@pytest.fixture(params=URLS)
+def url_id(url: str) -> str:
+    """The test id of a url: the url itself with any password as `***`, so ids stay readable
+    and a password never reaches a report."""
+    scheme, sep, rest = url.partition("://")
+    authority, tail = re.match(r"([^/?]*)(.*)", rest, re.S).groups()  # type: ignore[union-attr]
+    userinfo, at, hosts = authority.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    return f"{scheme}{sep}{userinfo}{at}{hosts}{tail}"
+
+
+URLS = split_urls(os.environ.get("SESSIONSTORE_TEST_URLS", "")) or ["memory://"]
+
+
+@pytest.fixture(params=URLS, ids=url_id)
 def url(request: pytest.FixtureRequest) -> str:
     return request.param
 
