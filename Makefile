@@ -115,7 +115,9 @@ bench:
 ## map), the JNI library (cargo, run by Maven), the self-contained jar and its JUnit 5 suite,
 ## then bindings/java/examples/Quickstart.java compiled against the jar alone and run.
 ## SESSIONSTORE_TEST_URLS=url,url runs the backend tests on other backends too (default
-## memory://). Maven's chatter is filtered out; errors, warnings and Surefire's counts stay.
+## memory://). With a Redis url there, the cross-language test runs the Python wheel of
+## $(VENV_PY) (made by test-python; SESSIONSTORE_TEST_PYTHON names another interpreter).
+## Maven's chatter is filtered out; errors, warnings and Surefire's counts stay.
 JAVA_DIR := bindings/java
 JAVA_JAR := $(JAVA_DIR)/target/sessionstore-0.1.0.jar
 MVN := mvn -B -ntp -Dstyle.color=never -f $(JAVA_DIR)/pom.xml
@@ -124,7 +126,8 @@ MVN_OUTPUT := { grep -E '^\[(ERROR|WARNING)\]|Tests run:|BUILD' || true; }
 .PHONY: java-example bench-java lint-java
 test-java:
 	cd $(JAVA_DIR)/native && $(CARGO) test --quiet
-	$(MVN) verify 2>&1 | $(MVN_OUTPUT)
+	SESSIONSTORE_TEST_PYTHON="$${SESSIONSTORE_TEST_PYTHON:-$$(test -x $(VENV_PY) && echo $(CURDIR)/$(VENV_PY) || true)}" \
+	  $(MVN) verify 2>&1 | $(MVN_OUTPUT)
 	@$(MAKE) --no-print-directory java-example
 
 java-example: $(JAVA_JAR)
