@@ -139,10 +139,12 @@ $(JAVA_JAR):
 	$(MVN) -q -DskipTests package
 
 ## bench-java: set+get of a short String from 8 threads, our memory store beside a
-## ConcurrentHashMap per session (socketio4j's MemoryStore); prints both and the ratio.
+## ConcurrentHashMap per session (socketio4j's MemoryStore), then our redis:// store beside a
+## Redisson RMap per session (socketio4j's RedisStore) on a redis-server the benchmark starts
+## and stops itself; prints each pair and its ratio.
 bench-java:
-	$(MVN) -q -DskipTests package
-	java -cp $(JAVA_JAR):$(JAVA_DIR)/target/test-classes io.sessionstore.Bench
+	$(MVN) -q -DskipTests package dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath
+	java -cp $(JAVA_JAR):$(JAVA_DIR)/target/test-classes:$$(cat $(JAVA_DIR)/target/bench.classpath) io.sessionstore.Bench
 
 lint-java:
 	cd $(JAVA_DIR)/native && $(CARGO) fmt --check && $(CARGO) clippy --all-targets --quiet -- -D warnings

@@ -1,20 +1,43 @@
 package io.sessionstore;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntFunction;
+import java.util.stream.Stream;
+
+import org.redisson.Redisson;
+import org.redisson.api.RMap;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
 
 /**
  * A benchmark, not a test (`make bench-java`): set and get of a short String from 8 threads,
- * each on its own session (one store per client, as a Socket.IO server does), through our
- * {@link Store} on {@code memory://} and through socketio4j's kind of MemoryStore (a
- * {@link ConcurrentHashMap} per session), in the same run. Each side gets a warm-up, then the
- * best of several timed rounds, alternating sides so that both see the same machine load.
+ * each on its own session (one store per client, as a Socket.IO server does), in two parts:
+ * <ul>
+ * <li>memory: our {@link Store} on {@code memory://} beside socketio4j's kind of MemoryStore
+ *     (a {@link ConcurrentHashMap} per session);</li>
+ * <li>Redis: our {@link Store} on {@code redis://} beside socketio4j's RedisStore (a Redisson
+ *     {@code RMap} per session, {@code redisson.getMap(sessionId)} with {@code put}/{@code get}),
+ *     both on one redis-server (no persistence) that the benchmark starts on a free port of
+ *     127.0.0.1 and stops by its PID; skipped when {@code redis-server} is not on the PATH.</li>
+ * </ul>
+ * Each side gets a warm-up, then the best of several timed rounds, alternating sides so that
+ * both see the same machine load.
  *
- * <p>Arguments (optional): seconds per round (default 2), rounds (default 3), threads (default 8).
+ * <p>Arguments (optional): seconds per round (default 2), rounds (default 3), threads (default 8),
+ * parts (default {@code memory,redis}).
  */
 public final class Bench {
     private Bench() {}
@@ -57,6 +80,35 @@ public final class Bench {
         @Override
         public Object get(String key) {
             return store.get(key);
+        }
+    }
+
+    /**
+     * socketio4j's RedisStore: a Redisson RMap per session, {@code put} (a Lua script that also
+     * returns the old value) and {@code get}. With {@code fast}, {@code fastPut} (a plain HSET)
+     * instead, the cheapest write Redisson offers, for reference.
+     */
+    static final class RedissonSession implements Session {
+        private final RMap<String, Object> map;
+        private final boolean fast;
+
+        RedissonSession(RedissonClient redisson, String sessionId, boolean fast) {
+            this.map = redisson.getMap(sessionId);
+            this.fast = fast;
+        }
+
+        @Override
+        public void set(String key, Object value) {
+            if (fast) {
+                map.fastPut(key, value);
+            } else {
+                map.put(key, value);
+            }
+        }
+
+        @Override
+        public Object get(String key) {
+            return map.get(key);
         }
     }
 
@@ -124,22 +176,126 @@ public final class Bench {
         System.out.printf("sessionstore %s: set+get of a short String, %d threads, one session each, "
                 + "%d cores, best of %d rounds of %d ms%n", StoreFactory.version(), threads,
                 Runtime.getRuntime().availableProcessors(), rounds, millis);
+        List<String> parts = Arrays.asList((args.length > 3 ? args[3] : "memory,redis").split(","));
+        if (parts.contains("memory")) {
+            memory(threads, rounds, millis);
+        }
+        if (parts.contains("redis")) {
+            redis(threads, rounds, millis);
+        }
+    }
+
+    /** Best ops/s of each side over {@code rounds} alternating rounds, after a warm-up of each. */
+    @SafeVarargs
+    static double[] compare(int threads, int rounds, long millis, IntFunction<Session>... sides)
+            throws InterruptedException {
+        for (IntFunction<Session> side : sides) {
+            run(side, threads, millis);
+        }
+        double[] best = new double[sides.length];
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < sides.length; i++) {
+                best[i] = Math.max(best[i], run(sides[i], threads, millis));
+            }
+        }
+        return best;
+    }
+
+    static void redis(int threads, int rounds, long millis) throws InterruptedException {
+        Path dir;
+        int port;
+        Process server;
+        try {
+            dir = Files.createTempDirectory("sessionstore-bench-redis");
+            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                port = probe.getLocalPort();
+            }
+            server = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir.toString(),
+                    "--logfile", dir.resolve("log").toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("out").toFile()).start();
+        } catch (IOException e) {
+            System.out.println("  redis: skipped, cannot start redis-server (" + e.getMessage() + ")");
+            return;
+        }
+        Thread stopper = new Thread(() -> stop(server, dir));
+        Runtime.getRuntime().addShutdownHook(stopper);
+        try {
+            String url = "redis://127.0.0.1:" + port;
+            waitForServer(url);
+            System.out.printf("redis-server pid %d on 127.0.0.1:%d (no persistence)%n", server.pid(), port);
+            Config config = new Config();
+            config.useSingleServer().setAddress("redis://127.0.0.1:" + port);
+            RedissonClient redisson = Redisson.create(config);
+            try (StoreFactory factory = StoreFactory.open(url + "?prefix=bench")) {
+                Store[] stores = new Store[threads];
+                for (int t = 0; t < threads; t++) {
+                    stores[t] = factory.createStore("bench-" + t);
+                }
+                double[] best = compare(threads, rounds, millis, t -> new StoreSession(stores[t]),
+                        t -> new RedissonSession(redisson, "redisson-bench-" + t, false),
+                        t -> new RedissonSession(redisson, "redisson-fast-bench-" + t, true));
+                System.out.printf("  sessionstore redis://           %,14.0f ops/s%n", best[0]);
+                System.out.printf("  Redisson RMap put/get           %,14.0f ops/s  (socketio4j's RedisStore)%n", best[1]);
+                System.out.printf("  Redisson RMap fastPut/get       %,14.0f ops/s  (for reference: HSET, no old value)%n",
+                        best[2]);
+                System.out.printf("  ratio: sessionstore is %.2fx Redisson's put/get ops/s (target: at least 1.5x), "
+                        + "%.2fx its fastPut/get%n", best[0] / best[1], best[0] / best[2]);
+                for (Store s : stores) {
+                    s.destroy();
+                    s.close();
+                }
+            } finally {
+                redisson.shutdown();
+            }
+        } finally {
+            stop(server, dir);
+            Runtime.getRuntime().removeShutdownHook(stopper);
+        }
+    }
+
+    /** Waits (bounded) until the server answers. */
+    private static void waitForServer(String url) throws InterruptedException {
+        RuntimeException last = null;
+        for (int i = 0; i < 100; i++) {
+            try (StoreFactory f = StoreFactory.open(url + "?timeout_ms=200"); Store s = f.createStore("ping")) {
+                s.has("ping");
+                return;
+            } catch (RuntimeException e) {
+                last = e;
+                Thread.sleep(50);
+            }
+        }
+        throw new IllegalStateException("redis-server did not come up", last);
+    }
+
+    /** Stops the server by its PID (its Process), then removes its folder. */
+    private static void stop(Process server, Path dir) {
+        server.destroy();
+        try {
+            if (!server.waitFor(5, TimeUnit.SECONDS)) {
+                server.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            server.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            // A temp folder left behind is harmless.
+        }
+    }
+
+    static void memory(int threads, int rounds, long millis) throws InterruptedException {
         try (StoreFactory factory = StoreFactory.open("memory://")) {
             Store[] stores = new Store[threads];
             for (int t = 0; t < threads; t++) {
                 stores[t] = factory.createStore("bench-" + t);
             }
-            IntFunction<Session> ours = t -> new StoreSession(stores[t]);
-            IntFunction<Session> map = t -> new MapSession();
-            // Warm-up: let the JIT compile both paths.
-            run(ours, threads, millis);
-            run(map, threads, millis);
-            double bestOurs = 0;
-            double bestMap = 0;
-            for (int r = 0; r < rounds; r++) {
-                bestOurs = Math.max(bestOurs, run(ours, threads, millis));
-                bestMap = Math.max(bestMap, run(map, threads, millis));
-            }
+            double[] best = compare(threads, rounds, millis, t -> new StoreSession(stores[t]), t -> new MapSession());
+            double bestOurs = best[0];
+            double bestMap = best[1];
             System.out.printf("  sessionstore memory://          %,14.0f ops/s%n", bestOurs);
             System.out.printf("  ConcurrentHashMap (MemoryStore) %,14.0f ops/s%n", bestMap);
             System.out.printf("  ratio: sessionstore is %.1fx slower than ConcurrentHashMap (target: under 10x)%n",
