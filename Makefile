@@ -57,7 +57,8 @@ test-redis-faults:
 ## test-c: every tests/c/*.c, built with the strict flags against the header and the .so, each
 ## run under valgrind: invalid accesses and definite leaks fail; "still reachable" and
 ## "possibly lost" do not (Rust's runtime keeps thread-local and registry blocks to the end).
-## Valgrind serialises threads, so test_threads also runs natively first, in real parallel.
+## Valgrind serialises threads, so test_threads and test_backends (every url of
+## SESSIONSTORE_TEST_URLS) also run natively first, in real parallel.
 C_TESTS := $(patsubst tests/c/%.c,build/tests/c/%,$(wildcard tests/c/*.c))
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite -q
 
@@ -73,6 +74,7 @@ test-c:
 	$(CARGO) build --quiet
 	@$(MAKE) --no-print-directory c-tests
 	@echo "== test_threads (native)" && ./build/tests/c/test_threads
+	@echo "== test_backends (native)" && ./build/tests/c/test_backends
 	@for t in $(C_TESTS); do echo "== $$(basename $$t) (valgrind)"; $(VALGRIND) ./$$t; done
 	@echo "== README's C example (valgrind)"
 	@awk '/^```c$$/{f=1;next} /^```$$/{f=0} f' README.md > build/readme_example.c
