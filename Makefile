@@ -103,6 +103,14 @@ test-python: python-install
 bench-python: python-install
 	$(VENV_PY) bindings/python/bench.py
 
+## bench-redis-python: Python get/set from 8 threads, our redis:// store beside redis-py (one
+## shared client) on a redis-server the script starts on a free 127.0.0.1 port and stops by PID.
+.PHONY: bench-redis-python
+bench-redis-python: python-install
+	@$(VENV_PY) -c 'import redis' 2>/dev/null || $(VENV_PY) -m pip install --quiet redis
+	@command -v redis-server >/dev/null || tests/redis/harness.sh true
+	$(VENV_PY) bindings/python/bench_redis.py
+
 lint-python:
 	cd bindings/python && $(CARGO) fmt --check && $(CARGO) clippy --all-targets --quiet -- -D warnings
 
