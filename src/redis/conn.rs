@@ -41,6 +41,9 @@ struct Sentinels {
 impl Sentinels {
     async fn master(&mut self) -> RedisResult<Client> {
         let n = self.each.len();
+        if n == 0 {
+            return Err(closed()); // `release` emptied it
+        }
         let share = self.timeout / n as u32;
         let mut last = None;
         for i in 0..n {
@@ -249,6 +252,17 @@ impl Link {
                 *lock(&d.current) = None;
             }
             Link::Cluster(c) => *lock(c) = None,
+        }
+    }
+
+    /// After `close`: drops the sentinel clients too, which keep a connection to the last
+    /// sentinel they asked. Waits for a connect in progress (it then sees `closed`).
+    pub(crate) async fn release(&self) {
+        if let Link::Direct(d) = self {
+            let mut source = d.source.lock().await;
+            if let Source::Sentinel(sentinels) = &mut source.0 {
+                sentinels.each.clear();
+            }
         }
     }
 }

@@ -130,12 +130,28 @@ impl Backend for RedisBackend {
             let _ = thread.join();
         }
         self.shared.link.close();
+        // Dropping the connection handles ends their driver tasks, which own the sockets, but
+        // only once the runtime runs them, and after close nobody else drives it: without this
+        // the sockets stay open as long as the factory object lives (a C handle: for ever).
+        // Bounded, so a task that does not end cannot hold close up.
+        let _ = block_on(
+            &self.shared.runtime,
+            bounded(CLOSE_DRAIN.min(self.shared.timeout), async {
+                self.shared.link.release().await;
+                while Handle::current().metrics().num_alive_tasks() > 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }),
+        );
     }
 
     fn is_remote(&self) -> bool {
         true
     }
 }
+
+/// How long `close` waits for the connections' tasks to end.
+const CLOSE_DRAIN: Duration = Duration::from_millis(500);
 
 /// The backend's runtime, shut down without blocking when the last session lets go of it:
 /// dropping a runtime the ordinary way panics inside async code (a Rust host may drop its

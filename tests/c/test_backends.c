@@ -6,7 +6,8 @@
  *
  * For each url: every store operation and its statuses; bad inputs answer the same statuses
  * as on memory://; keys/get_all; set_many all or nothing; a 2 MiB value; destroy and
- * ss_factory_destroy_session; 4 threads on one store. For a shared backend (not memory://)
+ * ss_factory_destroy_session; 4 threads on one store; no socket left open once the factories
+ * closed. For a shared backend (not memory://)
  * also two factories as two nodes: a session written through one is read through the other,
  * and a destroy through one leaves the other's handles SS_ERR_DESTROYED.
  *
@@ -15,6 +16,7 @@
  * Operation counts stay small: under valgrind each call is also a Redis round trip.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -569,6 +571,31 @@ static void test_threads(ss_factory f) {
     EXPECT_OK(ss_store_release(s));
 }
 
+/* --- connections ------------------------------------------------------------------------- */
+
+/* This process's open sockets (Linux: /proc/self/fd), or -1 where that is not readable.
+ * ss_factory_close must close every connection of the factory (API.md §5), also while the
+ * handle stays in the registry: a host that opens and closes factories must not leak them. */
+static int open_sockets(void) {
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL) {
+        return -1;
+    }
+    int n = 0;
+    struct dirent *e;
+    char path[300], link[64];
+    while ((e = readdir(d)) != NULL) {
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, link, sizeof link - 1);
+        if (len > 0) {
+            link[len] = '\0';
+            n += strncmp(link, "socket:", 7) == 0;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
 /* --- the urls ------------------------------------------------------------------------------ */
 
 /* Splits `list` in place into at most MAX_URLS urls; returns how many. */
@@ -642,6 +669,7 @@ int main(void) {
         current_url = urls[i];
         print_url(current_url);
         long failed_before = atomic_load(&check_failed);
+        int sockets_before = open_sockets();
         ss_factory f = OPEN_FACTORY(current_url);
         if (f == 0) {
             continue;
@@ -655,6 +683,11 @@ int main(void) {
         /* memory:// factories never share data: two of them are not two nodes. */
         if (strncmp(current_url, "memory:", 7) != 0 && current_url[0] != '\0') {
             test_two_nodes(current_url);
+        }
+        int sockets_after = open_sockets();
+        if (!CHECK(sockets_after == sockets_before)) {
+            fprintf(stderr, "  ^ %d sockets open before the factories, %d after they closed\n",
+                    sockets_before, sockets_after);
         }
         if (atomic_load(&check_failed) != failed_before) {
             fprintf(stderr, "  ^ failures above on %s\n", current_url);
