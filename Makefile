@@ -39,7 +39,7 @@ demo: build
 ## (standalone, Sentinel, Cluster, TLS, ACL) on 127.0.0.1 and puts their urls, beside
 ## memory://, in SESSIONSTORE_TEST_URLS, which the Rust, C, Python and Java suites read; the
 ## fault tests (kill -9, SIGSTOP, failovers) run last, since they kill masters.
-test: setup
+test: setup lint
 	$(CARGO) build --quiet --all-targets
 	tests/redis/harness.sh $(MAKE) --no-print-directory test-suites
 	@echo "make test: every suite passed"
