@@ -21,6 +21,14 @@ const READ_DEPTH: usize = 2 * MAX_DEPTH + 4;
 /// Checks that `doc` is one valid value of at most `max_len` bytes.
 pub fn validate(doc: &[u8], max_len: usize) -> Result<()> {
     check_size(doc.len(), max_len)?;
+    if is_valid_scalar(doc) {
+        return Ok(());
+    }
+    validate_in_full(doc)
+}
+
+/// The general path of [`validate`]: the `rmpv` reader, then the portability rules.
+fn validate_in_full(doc: &[u8]) -> Result<()> {
     let (value, rest) = read_one(doc)?;
     if !rest.is_empty() {
         return Err(Error::invalid(format!(
@@ -29,6 +37,38 @@ pub fn validate(doc: &[u8], max_len: usize) -> Result<()> {
         )));
     }
     check_value(&value)
+}
+
+/// True when `doc` is certainly one valid scalar (int, float, bool, str, bin), recognised from
+/// its marker and lengths without building a value. Most session values are one, so
+/// [`validate`] skips the general reader for them; `false` only means "not known here".
+fn is_valid_scalar(doc: &[u8]) -> bool {
+    use rmp::Marker;
+    let Some((&first, rest)) = doc.split_first() else {
+        return false;
+    };
+    // The body after a big-endian length of `width` bytes, when it is exactly that long.
+    let sized = |width: usize| {
+        let (len, body) = (rest.get(..width)?, &rest[width..]);
+        let len = len.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b));
+        (body.len() == len).then_some(body)
+    };
+    let is_text = |body: Option<&[u8]>| body.is_some_and(|b| std::str::from_utf8(b).is_ok());
+    match Marker::from_u8(first) {
+        Marker::FixPos(_) | Marker::FixNeg(_) | Marker::True | Marker::False => rest.is_empty(),
+        Marker::U8 | Marker::I8 => rest.len() == 1,
+        Marker::U16 | Marker::I16 => rest.len() == 2,
+        Marker::U32 | Marker::I32 | Marker::F32 => rest.len() == 4,
+        Marker::U64 | Marker::I64 | Marker::F64 => rest.len() == 8,
+        Marker::FixStr(len) => is_text(Some(rest).filter(|r| r.len() == usize::from(len))),
+        Marker::Str8 => is_text(sized(1)),
+        Marker::Str16 => is_text(sized(2)),
+        Marker::Str32 => is_text(sized(4)),
+        Marker::Bin8 => sized(1).is_some(),
+        Marker::Bin16 => sized(2).is_some(),
+        Marker::Bin32 => sized(4).is_some(),
+        _ => false,
+    }
 }
 
 /// Fails with [`ErrorKind::TooLarge`] when `len` passes `max_len`.
@@ -261,6 +301,74 @@ mod tests {
         let mut abyss = vec![0x91u8; 100_000];
         abyss.push(0x01);
         assert!(validate(&abyss, 1 << 20).is_err());
+    }
+
+    /// Whatever the scalar fast path accepts, the general reader accepts too; and it takes
+    /// every scalar form the hosts write.
+    #[test]
+    fn the_scalar_fast_path_never_accepts_what_the_reader_refuses() {
+        let mut docs: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0x05],
+            vec![0xff],
+            vec![0xc0],
+            vec![0xc1],
+            vec![0xc2],
+            vec![0xc3, 0x00],
+            vec![0xd0, 0x9c],
+            vec![0xd0],
+            vec![0xd1, 0, 1],
+            vec![0xd2, 0, 0, 0, 5],
+            vec![0xd2, 0, 0, 5],
+            vec![0xd3, 0, 0, 0, 0, 0, 0, 0, 5],
+            vec![0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            vec![0xca, 0x3f, 0xc0, 0, 0],
+            vec![0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0],
+            vec![0xa5, b'h', b'e', b'l', b'l', b'o'],
+            vec![0xa5, b'h', b'e', b'l', b'l'],
+            vec![0xa2, 0xff, 0xfe],
+            vec![0xa1, b'x', b'y'],
+            vec![0xd9, 3, 0xe2, 0x82, 0xac],
+            vec![0xd9, 3, 0xe2, 0x82],
+            vec![0xd9],
+            vec![0xda, 0, 1, b'a'],
+            vec![0xdb, 0, 0, 0, 1, b'a'],
+            vec![0xdb, 0, 0, 0, 2, b'a'],
+            vec![0xc4, 2, 1, 2],
+            vec![0xc4, 3, 1, 2],
+            vec![0xc4],
+            vec![0xc5, 0, 1, 9],
+            vec![0xc6, 0, 0, 0, 0],
+            vec![0x91, 0x01],
+            vec![0x81, 0xa1, b'k', 0x01],
+            vec![0xd4, 80, 7],
+        ];
+        for len in [31usize, 32, 255, 256, 65535, 65536] {
+            let mut doc = match len {
+                0..=31 => vec![0xa0 | len as u8],
+                32..=255 => vec![0xd9, len as u8],
+                256..=65535 => vec![0xda, (len >> 8) as u8, len as u8],
+                _ => vec![0xdb, 0, (len >> 16) as u8, (len >> 8) as u8, len as u8],
+            };
+            doc.extend(std::iter::repeat_n(b'x', len));
+            docs.push(doc);
+        }
+        let mut accepted = 0;
+        for doc in &docs {
+            let in_full = validate_in_full(doc).is_ok();
+            if is_valid_scalar(doc) {
+                assert!(
+                    in_full,
+                    "the fast path accepted what the reader refuses: {doc:x?}"
+                );
+                accepted += 1;
+            } else if in_full {
+                // Containers and extensions are left to the reader.
+                assert!(matches!(doc[0], 0x80..=0x9f | 0xd4), "{doc:x?}");
+            }
+            assert_eq!(validate(doc, 1 << 20).is_ok(), in_full, "{doc:x?}");
+        }
+        assert_eq!(accepted, 23);
     }
 
     #[test]

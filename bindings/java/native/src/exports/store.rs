@@ -6,7 +6,7 @@ use jni::sys::{jboolean, jbyteArray, jint, jlong};
 use jni::EnvUnowned;
 
 use crate::args::{
-    byte_array, check_bounds, check_doc_len, is_valid_scalar, split_key, with_bytes, with_scratch,
+    byte_array, check_bounds, check_doc_len, split_key, with_bytes, with_scratch, RawEnv,
 };
 use crate::handles::{release_store, with_store};
 use crate::runner::Result;
@@ -31,12 +31,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSet<'l>(
             with_scratch(len as usize, |input, _| {
                 raw.read(buffer, input)?;
                 let (key, doc) = split_key(input, key_len as usize)?;
-                if is_valid_scalar(doc) {
-                    // Validated above: only the size is left to check.
-                    Ok(store.set_encoded(key, doc)?)
-                } else {
-                    Ok(store.set(key, doc)?)
-                }
+                Ok(store.set(key, doc)?)
             })
         })?
     })
@@ -61,25 +56,57 @@ pub extern "system" fn Java_io_sessionstore_Native_storeGet<'l>(
         with_scratch(key_len as usize, |input, output| {
             raw.read(buffer, input)?;
             let (key, _) = split_key(input, key_len as usize)?;
-            // Copied out first: no JNI call runs while the backend lends the value.
-            let found = with_store(store, |store| {
-                store.get_with(key, |doc| {
-                    if doc.len() <= capacity {
-                        output.extend_from_slice(doc);
-                    }
-                    doc.len()
-                })
-            })??;
-            Ok(match found {
-                None => -1,
-                Some(len) if len <= capacity => {
-                    raw.write(buffer, output);
-                    len as jint
-                }
-                Some(needed) => -2 - jint::try_from(needed).unwrap_or(jint::MAX - 2),
-            })
+            let answer = get_into(store, key, capacity, output)?;
+            if answer >= 0 {
+                raw.write(buffer, output);
+            }
+            Ok(answer)
         })
     })
+}
+
+/// The answer of `storeGet`/`storeGetSmall` for `key`: -1 when it has no value; its
+/// document's length when that fits in `capacity` (the document is then in `output`, for the
+/// caller to write to its buffer); `-(2 + n)` for an `n`-byte document past `capacity`.
+/// The document is copied out first: no JNI call runs while the backend lends the value.
+fn get_into(store: jlong, key: &str, capacity: usize, output: &mut Vec<u8>) -> Result<jint> {
+    let found = with_store(store, |store| {
+        store.get_with(key, |doc| {
+            if doc.len() <= capacity {
+                output.extend_from_slice(doc);
+            }
+            doc.len()
+        })
+    })??;
+    Ok(match found {
+        None => -1,
+        Some(len) if len <= capacity => len as jint,
+        Some(needed) => -2 - jint::try_from(needed).unwrap_or(jint::MAX - 2),
+    })
+}
+
+/// Runs `f` on the key that is the first `key_len` bytes of the Java `buffer`.
+fn with_buffer_key<R>(
+    raw: RawEnv,
+    buffer: jbyteArray,
+    key_len: jint,
+    f: impl FnOnce(&str) -> Result<R>,
+) -> Result<R> {
+    check_bounds(key_len, key_len)?;
+    with_scratch(key_len as usize, |input, _| {
+        raw.read(buffer, input)?;
+        f(split_key(input, key_len as usize)?.0)
+    })
+}
+
+/// Runs `f` on a key of at most 16 bytes passed in two words (see [`small`]).
+fn with_small_key<R>(
+    words: [jlong; 2],
+    key_len: jint,
+    f: impl FnOnce(&str) -> Result<R>,
+) -> Result<R> {
+    let bytes = small(words, key_len, key_len)?;
+    f(split_key(&bytes[..key_len as usize], key_len as usize)?.0)
 }
 
 /// `boolean storeHas(long store, byte[] buffer, int keyLength)`.
@@ -92,10 +119,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeHas<'l>(
     key_len: jint,
 ) -> jboolean {
     run_fast(env, |raw| {
-        check_bounds(key_len, key_len)?;
-        with_scratch(key_len as usize, |input, _| {
-            raw.read(buffer, input)?;
-            let (key, _) = split_key(input, key_len as usize)?;
+        with_buffer_key(raw, buffer, key_len, |key| {
             Ok(with_store(store, |store| store.has(key))??)
         })
     })
@@ -111,10 +135,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeDel<'l>(
     key_len: jint,
 ) -> jboolean {
     run_fast(env, |raw| {
-        check_bounds(key_len, key_len)?;
-        with_scratch(key_len as usize, |input, _| {
-            raw.read(buffer, input)?;
-            let (key, _) = split_key(input, key_len as usize)?;
+        with_buffer_key(raw, buffer, key_len, |key| {
             Ok(with_store(store, |store| store.del(key))??)
         })
     })
@@ -244,13 +265,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeSetSmall<'l>(
     run_fast(env, |_raw| {
         let bytes = small([w0, w1, w2], key_len, len)?;
         let (key, doc) = split_key(&bytes[..len as usize], key_len as usize)?;
-        with_store(store, |store| {
-            if is_valid_scalar(doc) {
-                store.set_encoded(key, doc)
-            } else {
-                store.set(key, doc)
-            }
-        })??;
+        with_store(store, |store| store.set(key, doc))??;
         Ok(())
     })
 }
@@ -270,26 +285,14 @@ pub extern "system" fn Java_io_sessionstore_Native_storeGetSmall<'l>(
     capacity: jint,
 ) -> jint {
     run_fast(env, |raw| {
-        let bytes = small([w0, w1], key_len, key_len)?;
         check_bounds(0, capacity)?;
-        let capacity = capacity as usize;
-        let (key, _) = split_key(&bytes[..key_len as usize], key_len as usize)?;
-        with_scratch(0, |_, output| {
-            let found = with_store(store, |store| {
-                store.get_with(key, |doc| {
-                    if doc.len() <= capacity {
-                        output.extend_from_slice(doc);
-                    }
-                    doc.len()
-                })
-            })??;
-            Ok(match found {
-                None => -1,
-                Some(len) if len <= capacity => {
+        with_small_key([w0, w1], key_len, |key| {
+            with_scratch(0, |_, output| {
+                let answer = get_into(store, key, capacity as usize, output)?;
+                if answer >= 0 {
                     raw.write_checked(buffer, output)?;
-                    len as jint
                 }
-                Some(needed) => -2 - jint::try_from(needed).unwrap_or(jint::MAX - 2),
+                Ok(answer)
             })
         })
     })
@@ -307,9 +310,9 @@ pub extern "system" fn Java_io_sessionstore_Native_storeHasSmall<'l>(
     key_len: jint,
 ) -> jboolean {
     run_fast(env, |_raw| {
-        let bytes = small([w0, w1], key_len, key_len)?;
-        let (key, _) = split_key(&bytes[..key_len as usize], key_len as usize)?;
-        Ok(with_store(store, |store| store.has(key))??)
+        with_small_key([w0, w1], key_len, |key| {
+            Ok(with_store(store, |store| store.has(key))??)
+        })
     })
 }
 
@@ -325,8 +328,8 @@ pub extern "system" fn Java_io_sessionstore_Native_storeDelSmall<'l>(
     key_len: jint,
 ) -> jboolean {
     run_fast(env, |_raw| {
-        let bytes = small([w0, w1], key_len, key_len)?;
-        let (key, _) = split_key(&bytes[..key_len as usize], key_len as usize)?;
-        Ok(with_store(store, |store| store.del(key))??)
+        with_small_key([w0, w1], key_len, |key| {
+            Ok(with_store(store, |store| store.del(key))??)
+        })
     })
 }
