@@ -20,6 +20,17 @@ fn with_store<R>(handle: ss_store, op: impl FnOnce(&Store) -> Result<R>) -> Resu
     STORES.with(handle, op)?
 }
 
+/// Hands a read's buffer to the caller: `SS_OK` with `*out` set, or `SS_NOT_FOUND`.
+fn deliver(read: Option<Result<ss_bytes>>, out: &mut ss_bytes) -> Result<ss_status> {
+    match read {
+        Some(bytes) => {
+            *out = bytes?;
+            Ok(ss_status::SS_OK)
+        }
+        None => Ok(ss_status::SS_NOT_FOUND),
+    }
+}
+
 /// Opens a store on session `sid` (`sid_len` bytes of `[A-Za-z0-9._~:-]`, 1 to 128) through
 /// `factory`. A session that already has data is attached to (another handle, another node,
 /// a reconnect); otherwise a new, empty session starts. On success `*out` is the new handle,
@@ -83,13 +94,7 @@ pub extern "C" fn ss_store_get(
                 value::decode_bin(doc).and_then(ss_bytes::copy_from)
             })
         })?;
-        Ok(match read {
-            Some(bytes) => {
-                *out = bytes?;
-                ss_status::SS_OK
-            }
-            None => ss_status::SS_NOT_FOUND,
-        })
+        deliver(read, out)
     })
 }
 
@@ -128,14 +133,9 @@ pub extern "C" fn ss_store_get_msgpack(
         let out = unsafe { args::out(out, "out") }?;
         // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
         let key = unsafe { args::key(key, key_len) }?;
-        Ok(
-            match with_store(store, |s| s.get_with(key, ss_bytes::copy_from))? {
-                Some(bytes) => {
-                    *out = bytes?;
-                    ss_status::SS_OK
-                }
-                None => ss_status::SS_NOT_FOUND,
-            },
+        deliver(
+            with_store(store, |s| s.get_with(key, ss_bytes::copy_from))?,
+            out,
         )
     })
 }
