@@ -1,29 +1,29 @@
-//! Connections: one shared, multiplexed connection per backend, so concurrent callers pipeline
-//! their requests on it. A standalone or Sentinel link reconnects by itself (asking the
-//! sentinels for the current master each time); a cluster link is redis-rs's cluster
-//! connection, which follows slot moves and failovers.
+//! Connections. A standalone or Sentinel link is one [`Pipe`]: a blocking connection that
+//! the calling threads share and pipeline on, dialled again after it failed (asking the
+//! sentinels for the current master each time). A cluster link is redis-rs's async cluster
+//! connection, which follows slot moves and failovers, driven by the backend's runtime.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use ::redis::aio::{ConnectionLike, MultiplexedConnection};
+use ::redis::aio::ConnectionLike;
 use ::redis::cluster::ClusterClientBuilder;
 use ::redis::cluster_async::ClusterConnection;
 use ::redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use ::redis::{
-    AsyncConnectionConfig, Client, Cmd, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo,
-    RedisResult, TlsMode, Value,
-};
+use ::redis::{Client, Cmd, ConnectionAddr, IntoConnectionInfo, RedisResult, TlsMode, Value};
+use rustls::ClientConfig;
+use tokio::runtime::Runtime;
 
-use super::errors::breaks_connection;
+use super::pipe::Pipe;
+use super::wire::{timed_out, tls_config, Endpoint, Login, Wire};
+use super::{block_on, bounded};
 use crate::config::{RedisConfig, RedisTopology};
 
-/// Where a standalone or Sentinel link gets its next connection from.
+/// Where a standalone or Sentinel link dials.
 // One per backend, so the size difference of the variants does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Source {
-    Fixed(Client),
+    Fixed(Endpoint),
     Sentinel(Sentinels),
 }
 
@@ -68,14 +68,13 @@ impl Sentinels {
     }
 }
 
-/// A multiplexed connection that is replaced after it broke. `epoch` numbers the connections,
-/// so a failure on an old one never throws away a newer one.
+/// A standalone or Sentinel link: the shared pipe and how to dial it.
 pub(crate) struct Direct {
-    current: Mutex<Option<(MultiplexedConnection, u64)>>,
-    // Serializes connecting: one attempt at a time, the other callers wait for its result.
-    source: tokio::sync::Mutex<(Source, u64)>,
-    config: AsyncConnectionConfig,
-    closed: AtomicBool,
+    pipe: Pipe,
+    // Only the pipe's leader dials, one at a time: the lock is never contended.
+    source: Mutex<Source>,
+    login: Login,
+    tls: Option<Arc<ClientConfig>>,
 }
 
 /// The connection of one backend.
@@ -84,12 +83,6 @@ pub(crate) struct Direct {
 pub(crate) enum Link {
     Direct(Direct),
     Cluster(Mutex<Option<ClusterConnection>>),
-}
-
-/// A connection handed to one request, with what is needed to report its failure.
-pub(crate) enum Conn {
-    Direct(MultiplexedConnection, u64),
-    Cluster(ClusterConnection),
 }
 
 fn addr(host: &str, port: u16, tls: bool) -> ConnectionAddr {
@@ -109,31 +102,39 @@ fn closed() -> ::redis::RedisError {
     ::redis::RedisError::from((::redis::ErrorKind::Client, "the store factory is closed"))
 }
 
+/// The master a sentinel named.
+fn endpoint_of(client: &Client) -> RedisResult<Endpoint> {
+    match client.get_connection_info().addr() {
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+            Ok(Endpoint {
+                host: host.clone(),
+                port: *port,
+            })
+        }
+        other => Err(::redis::RedisError::from((
+            ::redis::ErrorKind::Client,
+            "a sentinel named a master that is not a TCP address",
+            format!("{other:?}"),
+        ))),
+    }
+}
+
 impl Link {
-    /// Builds the link for `cfg` and makes its first connection (the caller bounds the time).
-    pub(crate) async fn open(cfg: &RedisConfig, timeout: Duration) -> RedisResult<Link> {
+    /// Builds the link for `cfg` and makes its first connection, within `timeout`.
+    pub(crate) fn open(cfg: &RedisConfig, timeout: Duration, rt: &Runtime) -> RedisResult<Link> {
+        let deadline = Instant::now() + timeout;
         if cfg.tls {
             // redis-rs leaves the choice of crypto to the application; another provider
             // installed first by the host process is fine too.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let conn_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout));
-        let mut redis_info = RedisConnectionInfo::default().set_db(i64::from(cfg.db));
-        if let Some(u) = &cfg.username {
-            redis_info = redis_info.set_username(u);
-        }
-        if let Some(p) = &cfg.password {
-            redis_info = redis_info.set_password(p);
-        }
         let source = match cfg.topology {
             RedisTopology::Standalone => {
                 let (host, port) = &cfg.nodes[0];
-                let info = addr(host, *port, cfg.tls)
-                    .into_connection_info()?
-                    .set_redis_settings(redis_info);
-                Source::Fixed(Client::open(info)?)
+                Source::Fixed(Endpoint {
+                    host: host.clone(),
+                    port: *port,
+                })
             }
             RedisTopology::Sentinel => {
                 let master = cfg.master.as_deref().unwrap_or("mymaster");
@@ -186,113 +187,86 @@ impl Link {
                 if cfg.tls {
                     b = b.tls(TlsMode::Secure);
                 }
-                let conn = b.build()?.get_async_connection().await?;
+                let client = b.build()?;
+                let conn = block_on(rt, bounded(timeout, client.get_async_connection()))
+                    .map_err(|_| timed_out())??;
                 return Ok(Link::Cluster(Mutex::new(Some(conn))));
             }
         };
         let direct = Direct {
-            current: Mutex::new(None),
-            source: tokio::sync::Mutex::new((source, 0)),
-            config: conn_config,
-            closed: AtomicBool::new(false),
+            pipe: Pipe::new(),
+            source: Mutex::new(source),
+            login: Login {
+                username: cfg.username.clone(),
+                password: cfg.password.clone(),
+                db: cfg.db,
+            },
+            tls: if cfg.tls { Some(tls_config()?) } else { None },
         };
-        direct.connect().await?;
+        // Dials, logs in, and proves the server answers.
+        let ping = ::redis::cmd("PING").get_packed_command();
+        let reply = direct.request(&ping, 1, deadline, rt)?;
+        if let Some(Value::ServerError(e)) = reply.into_iter().next() {
+            return Err(e.into());
+        }
         Ok(Link::Direct(direct))
     }
 
-    /// A connection for one request, connecting first when there is none.
-    pub(crate) async fn get(&self) -> RedisResult<Conn> {
-        match self {
-            Link::Direct(d) => {
-                if let Some((c, epoch)) = &*lock(&d.current) {
-                    return Ok(Conn::Direct(c.clone(), *epoch));
-                }
-                let (c, epoch) = d.connect().await?;
-                Ok(Conn::Direct(c, epoch))
-            }
-            Link::Cluster(c) => lock(c).clone().map(Conn::Cluster).ok_or_else(closed),
-        }
-    }
-
-    /// Sends `cmd` on `conn`, dropping a direct connection that broke.
-    pub(crate) async fn send(&self, conn: &mut Conn, cmd: &Cmd) -> RedisResult<Value> {
-        let result = match conn {
-            Conn::Direct(c, _) => c.send_packed_command(cmd).await,
-            // Routed by the script's one key (EVALSHA's third argument).
-            Conn::Cluster(c) => c.req_packed_command(cmd).await,
+    /// Sends `cmd` through the cluster connection; an error reply is an `Err`.
+    pub(crate) async fn send_cluster(&self, cmd: &Cmd) -> RedisResult<Value> {
+        let Link::Cluster(c) = self else {
+            return Err(::redis::RedisError::from((
+                ::redis::ErrorKind::Client,
+                "not a cluster link",
+            )));
         };
-        // An error reply arrives as a value; only the top level can be one for our scripts.
-        let result = match result {
+        let mut conn = lock(c).clone().ok_or_else(closed)?;
+        // Routed by the script's one key (EVALSHA's third argument).
+        match conn.req_packed_command(cmd).await {
             Ok(Value::ServerError(e)) => Err(e.into()),
             other => other,
-        };
-        if let Err(e) = &result {
-            if breaks_connection(e) {
-                self.broken(conn);
-            }
-        }
-        result
-    }
-
-    /// Forgets `conn` (a request on it timed out or failed), so the next request reconnects.
-    pub(crate) fn broken(&self, conn: &Conn) {
-        if let (Link::Direct(d), Conn::Direct(_, epoch)) = (self, conn) {
-            let mut current = lock(&d.current);
-            if matches!(&*current, Some((_, e)) if e == epoch) {
-                *current = None;
-            }
         }
     }
 
-    /// Drops every connection; later requests answer an error.
+    /// Drops every connection; later requests answer an error. Also drops the sentinel
+    /// clients, which keep a connection to the last sentinel they asked.
     pub(crate) fn close(&self) {
         match self {
             Link::Direct(d) => {
-                d.closed.store(true, Ordering::Release);
-                *lock(&d.current) = None;
+                d.pipe.close();
+                if let Source::Sentinel(sentinels) = &mut *lock(&d.source) {
+                    sentinels.each.clear();
+                }
             }
             Link::Cluster(c) => *lock(c) = None,
-        }
-    }
-
-    /// After `close`: drops the sentinel clients too, which keep a connection to the last
-    /// sentinel they asked. Waits for a connect in progress (it then sees `closed`).
-    pub(crate) async fn release(&self) {
-        if let Link::Direct(d) = self {
-            let mut source = d.source.lock().await;
-            if let Source::Sentinel(sentinels) = &mut source.0 {
-                sentinels.each.clear();
-            }
         }
     }
 }
 
 impl Direct {
-    async fn connect(&self) -> RedisResult<(MultiplexedConnection, u64)> {
-        let mut source = self.source.lock().await;
-        // Another caller may have connected while this one waited.
-        if let Some((c, epoch)) = &*lock(&self.current) {
-            return Ok((c.clone(), *epoch));
-        }
-        if self.closed.load(Ordering::Acquire) {
-            return Err(closed());
-        }
-        let client = match &mut source.0 {
-            Source::Fixed(client) => client.clone(),
-            Source::Sentinel(sentinels) => sentinels.master().await?,
+    /// Sends `packed` (`expect` commands) on the shared pipe; their replies by `deadline`.
+    pub(crate) fn request(
+        &self,
+        packed: &[u8],
+        expect: usize,
+        deadline: Instant,
+        rt: &Runtime,
+    ) -> RedisResult<Vec<Value>> {
+        self.pipe
+            .request(packed, expect, deadline, &|d| self.dial(d, rt))
+    }
+
+    fn dial(&self, deadline: Instant, rt: &Runtime) -> RedisResult<Wire> {
+        let to = match &mut *lock(&self.source) {
+            Source::Fixed(to) => to.clone(),
+            Source::Sentinel(sentinels) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let client =
+                    block_on(rt, bounded(left, sentinels.master())).map_err(|_| timed_out())??;
+                endpoint_of(&client)?
+            }
         };
-        let conn = client
-            .get_multiplexed_async_connection_with_config(&self.config)
-            .await?;
-        source.1 += 1;
-        let epoch = source.1;
-        let mut current = lock(&self.current);
-        // A close that came while connecting wins: the new connection is not kept.
-        if self.closed.load(Ordering::Acquire) {
-            return Err(closed());
-        }
-        *current = Some((conn.clone(), epoch));
-        Ok((conn, epoch))
+        Wire::dial(&to, &self.login, self.tls.as_ref(), deadline)
     }
 }
 

@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use ::redis::{ServerErrorKind, Value};
 use futures_util::stream::{self, StreamExt};
 
+use super::conn::Link;
 use super::{block_on, bounded, Shared};
 
-/// How many refreshes are in flight at once (they pipeline on the shared connection).
+/// How many refreshes are in flight at once: one pipelined batch on a standalone or Sentinel
+/// connection, concurrent requests on a cluster.
 const IN_FLIGHT: usize = 256;
 
 /// A session hash and the generation a handle attached to.
@@ -83,19 +86,42 @@ fn refresh_all(shared: &Shared) {
     if held.is_empty() {
         return;
     }
-    let round = stream::iter(held.iter())
-        .map(|(key, generation)| {
-            let cmd = move |full: bool| {
-                shared
-                    .scripts
-                    .refresh
-                    .cmd(full, key, &[generation, shared.ttl_arg.as_bytes()])
-            };
-            async move {
-                let _ = bounded(shared.timeout, shared.send_async(cmd, &mut None)).await;
+    let ttl = shared.ttl_arg.as_bytes();
+    let refresh = |full: bool, (key, generation): &LeaseId| {
+        shared.scripts.refresh.cmd(full, key, &[generation, ttl])
+    };
+    match &shared.link {
+        Link::Direct(direct) => {
+            for batch in held.chunks(IN_FLIGHT) {
+                let send = |full: bool| {
+                    let mut packed = Vec::new();
+                    for lease in batch {
+                        refresh(full, lease).write_packed_command(&mut packed);
+                    }
+                    let deadline = Instant::now() + shared.timeout;
+                    direct.request(&packed, batch.len(), deadline, &shared.runtime)
+                };
+                let unknown_script = |v: &Value| matches!(v, Value::ServerError(e) if e.kind() == Some(ServerErrorKind::NoScript));
+                match send(false) {
+                    Ok(replies) if replies.iter().any(unknown_script) => {
+                        let _ = send(true);
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
             }
-        })
-        .buffer_unordered(IN_FLIGHT)
-        .for_each(|()| async {});
-    block_on(&shared.runtime, round);
+        }
+        Link::Cluster(_) => {
+            let round = stream::iter(held.iter())
+                .map(|lease| {
+                    let cmd = move |full: bool| refresh(full, lease);
+                    async move {
+                        let _ = bounded(shared.timeout, shared.send_cluster(&cmd)).await;
+                    }
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .for_each(|()| async {});
+            block_on(&shared.runtime, round);
+        }
+    }
 }

@@ -1,26 +1,29 @@
 //! The Redis backend (`redis://`, `rediss://`, `redis+sentinel://`, `redis+cluster://`).
 //!
-//! One shared multiplexed connection per factory, on a tokio runtime the backend owns. The
-//! runtime has no thread of its own: the threads that call in drive it (tokio's current-thread
-//! scheduler lets one caller at a time drive the I/O for all of them), so a lone caller sends
-//! and receives on its own thread with no hand-off, and concurrent callers still pipeline their
-//! requests on the one connection. Every [`Session`] method blocks for at most `timeout_ms`.
+//! A standalone or Sentinel factory shares one connection among its calling threads, which
+//! pipeline on it with no I/O thread in between ([`pipe`]): a lone caller writes and reads on
+//! its own thread, concurrent callers share writes and reads. A cluster factory uses
+//! redis-rs's async cluster connection on a tokio runtime the backend owns; that runtime has
+//! no thread of its own either: the calling threads drive it (tokio's current-thread
+//! scheduler). Every [`Session`] method blocks for at most `timeout_ms`.
 //! The layout (one hash per session, a generation field, a lease) is described in [`scripts`]
 //! and `docs/redis.md`.
 
 mod conn;
 mod errors;
 mod lease;
+mod pipe;
 mod scripts;
 mod session;
+mod wire;
 
 use std::future::Future;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use ::redis::{ErrorKind as RedisKind, ServerErrorKind, Value};
+use ::redis::{Cmd, ErrorKind as RedisKind, RedisResult, ServerErrorKind, Value};
 use tokio::runtime::{Handle, Runtime};
 
 use crate::backend::{Backend, Session};
@@ -28,7 +31,7 @@ use crate::config::{Config, RedisConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::names::SessionId;
 
-use conn::{Conn, Link};
+use conn::Link;
 use errors::Names;
 use lease::Leases;
 use scripts::{Lua, Scripts};
@@ -72,12 +75,7 @@ impl RedisBackend {
                 )
             })?;
         let timeout = config.timeout;
-        let link = block_on(&runtime, bounded(timeout, Link::open(redis, timeout)));
-        let link = match link {
-            Ok(Ok(link)) => link,
-            Ok(Err(e)) => return Err(names.error("connect", &e)),
-            Err(_) => return Err(names.timeout("connect", timeout.as_millis())),
-        };
+        let link = Link::open(redis, timeout, &runtime).map_err(|e| names.error("connect", &e))?;
         let ttl = config.ttl;
         let shared = Arc::new(Shared {
             runtime: OwnedRuntime(Some(runtime)),
@@ -137,7 +135,6 @@ impl Backend for RedisBackend {
         let _ = block_on(
             &self.shared.runtime,
             bounded(CLOSE_DRAIN.min(self.shared.timeout), async {
-                self.shared.link.release().await;
                 while Handle::current().metrics().num_alive_tasks() > 0 {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
@@ -218,37 +215,56 @@ impl Shared {
         self.call(op, |full| lua.cmd(full, key, args))
     }
 
-    /// Sends the command `build(false)` (`build(true)` again after a NOSCRIPT answer), noting
-    /// in `used` the connection it went through.
-    async fn send_async(
-        &self,
-        build: impl Fn(bool) -> ::redis::Cmd,
-        used: &mut Option<Conn>,
-    ) -> ::redis::RedisResult<Value> {
-        let conn = used.insert(self.link.get().await?);
-        match self.link.send(conn, &build(false)).await {
-            Err(e) if e.kind() == RedisKind::Server(ServerErrorKind::NoScript) => {
-                self.link.send(conn, &build(true)).await
+    /// Sends the command `build(false)` (`build(true)` again after a NOSCRIPT answer) as
+    /// operation `op`, bounded by `timeout_ms`.
+    fn call(&self, op: &str, build: impl Fn(bool) -> Cmd + Send + Sync) -> Result<Value> {
+        let out = match &self.link {
+            Link::Direct(direct) => {
+                let deadline = Instant::now() + self.timeout;
+                let once = |full: bool| {
+                    let packed = build(full).get_packed_command();
+                    let reply = direct.request(&packed, 1, deadline, &self.runtime)?;
+                    reply
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| ::redis::RedisError::from((RedisKind::Client, "no reply")))
+                };
+                match once(false) {
+                    Ok(Value::ServerError(e)) if e.kind() == Some(ServerErrorKind::NoScript) => {
+                        once(true)
+                    }
+                    other => other,
+                }
+                .and_then(|v| match v {
+                    Value::ServerError(e) => Err(e.into()),
+                    v => Ok(v),
+                })
             }
+            Link::Cluster(_) => {
+                let fut = self.send_cluster(&build);
+                block_on(&self.runtime, bounded(self.timeout, fut))
+                    .unwrap_or_else(|_| Err(wire::timed_out()))
+            }
+        };
+        out.map_err(|e| {
+            if e.is_timeout() {
+                self.names.timeout(op, self.timeout.as_millis())
+            } else {
+                self.names.error(op, &e)
+            }
+        })
+    }
+
+    /// Sends `build(false)` through the cluster connection, `build(true)` again after a
+    /// NOSCRIPT answer.
+    async fn send_cluster(&self, build: &(impl Fn(bool) -> Cmd + Sync)) -> RedisResult<Value> {
+        match self.link.send_cluster(&build(false)).await {
+            Err(e) if is_noscript(&e) => self.link.send_cluster(&build(true)).await,
             other => other,
         }
     }
+}
 
-    /// [`send_async`](Self::send_async) for a blocking caller, bounded by `timeout_ms`.
-    fn call(&self, op: &str, build: impl Fn(bool) -> ::redis::Cmd + Send + Sync) -> Result<Value> {
-        let mut used: Option<Conn> = None;
-        let fut = self.send_async(build, &mut used);
-        let out = block_on(&self.runtime, bounded(self.timeout, fut));
-        match out {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(self.names.error(op, &e)),
-            Err(_) => {
-                // A connection that stopped answering may be half-open: use a new one next.
-                if let Some(conn) = &used {
-                    self.link.broken(conn);
-                }
-                Err(self.names.timeout(op, self.timeout.as_millis()))
-            }
-        }
-    }
+fn is_noscript(e: &::redis::RedisError) -> bool {
+    e.kind() == RedisKind::Server(ServerErrorKind::NoScript)
 }

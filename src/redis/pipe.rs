@@ -1,0 +1,366 @@
+//! One connection shared by every calling thread, pipelined, with no I/O thread of its own.
+//!
+//! A caller appends its packed command to the outgoing buffer and its slot to the queue of
+//! requests awaiting replies, in one step, so the queue is in the order of the bytes. If no
+//! thread is doing I/O, the caller becomes the *leader*: it writes everything queued in one
+//! write, reads replies in order and hands each to its slot, waking that slot's caller, and
+//! writes whatever queued up meanwhile, until its own reply is in. Then it hands the lead to
+//! the first caller still waiting, or ends it. A lone caller thus writes and reads on its own
+//! thread with no hand-off, and concurrent callers share writes and reads: the pipelining of
+//! the Redis protocol, across threads.
+//!
+//! Every request ends by its deadline. A waiting caller whose deadline passes abandons its
+//! slot (the leader drops that reply when it comes). A leader whose deadline passes, or whose
+//! connection fails, fails every queued request and drops the connection: the next request
+//! dials a new one.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, Thread};
+use std::time::Instant;
+
+use ::redis::{RedisError, RedisResult, Value};
+
+use super::errors::breaks_connection;
+use super::wire::{timed_out, Wire};
+
+/// The shared connection and its queue.
+pub(crate) struct Pipe {
+    state: Mutex<State>,
+    /// Held by the leader for its whole term (and by `close`); never contended otherwise.
+    io: Mutex<Io>,
+}
+
+struct State {
+    /// Packed commands not yet written.
+    out: Vec<u8>,
+    /// Requests awaiting replies, in the order of their commands.
+    queue: VecDeque<Arc<Slot>>,
+    /// A thread is the leader.
+    leading: bool,
+    closed: bool,
+}
+
+struct Io {
+    wire: Option<Wire>,
+    /// The buffer being written; swapped with `State::out`, so both keep their capacity.
+    sending: Vec<u8>,
+}
+
+/// One request: `expect` replies for the calling thread `owner`.
+struct Slot {
+    owner: Thread,
+    deadline: Instant,
+    expect: usize,
+    inner: Mutex<SlotState>,
+}
+
+struct SlotState {
+    phase: Phase,
+    replies: Vec<Value>,
+    failure: Option<RedisError>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// Its caller sleeps until the replies are in, or it is made leader.
+    Waiting,
+    /// Its caller is to take the lead.
+    Lead,
+    /// Replies (or the failure) are in.
+    Done,
+    /// Its caller gave up; the replies are dropped when they come.
+    Abandoned,
+}
+
+/// What a waiting caller woke up to.
+enum Woken {
+    Done(RedisResult<Vec<Value>>),
+    Lead,
+    TimedOut,
+}
+
+// A panic while one of these locks was held leaves nothing half-written that matters more
+// than failing the requests concerned, which the deadline does.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn closed() -> RedisError {
+    RedisError::from((::redis::ErrorKind::Client, "the store factory is closed"))
+}
+
+impl Slot {
+    fn take(&self, s: &mut SlotState) -> RedisResult<Vec<Value>> {
+        match s.failure.take() {
+            Some(e) => Err(e),
+            None => Ok(std::mem::take(&mut s.replies)),
+        }
+    }
+}
+
+impl Pipe {
+    pub(crate) fn new() -> Self {
+        Pipe {
+            state: Mutex::new(State {
+                out: Vec::new(),
+                queue: VecDeque::new(),
+                leading: false,
+                closed: false,
+            }),
+            io: Mutex::new(Io {
+                wire: None,
+                sending: Vec::new(),
+            }),
+        }
+    }
+
+    /// Sends `packed` (`expect` commands) and returns their replies, in order, by `deadline`.
+    /// `dial` makes a connection when there is none. Error replies are `Value::ServerError`s.
+    pub(crate) fn request(
+        &self,
+        packed: &[u8],
+        expect: usize,
+        deadline: Instant,
+        dial: &dyn Fn(Instant) -> RedisResult<Wire>,
+    ) -> RedisResult<Vec<Value>> {
+        let slot = Arc::new(Slot {
+            owner: thread::current(),
+            deadline,
+            expect,
+            inner: Mutex::new(SlotState {
+                phase: Phase::Waiting,
+                replies: Vec::with_capacity(expect),
+                failure: None,
+            }),
+        });
+        let lead = {
+            let mut st = lock(&self.state);
+            if st.closed {
+                return Err(closed());
+            }
+            st.out.extend_from_slice(packed);
+            st.queue.push_back(slot.clone());
+            let lead = !std::mem::replace(&mut st.leading, true);
+            if lead {
+                lock(&slot.inner).phase = Phase::Lead;
+            }
+            lead
+        };
+        if !lead {
+            match self.wait(&slot) {
+                Woken::Done(result) => return result,
+                Woken::TimedOut => return Err(timed_out()),
+                Woken::Lead => {}
+            }
+        }
+        self.lead(&slot, dial)
+    }
+
+    fn wait(&self, slot: &Slot) -> Woken {
+        loop {
+            {
+                let mut s = lock(&slot.inner);
+                match s.phase {
+                    Phase::Done => return Woken::Done(slot.take(&mut s)),
+                    Phase::Lead => return Woken::Lead,
+                    Phase::Waiting | Phase::Abandoned => {}
+                }
+            }
+            let now = Instant::now();
+            if now >= slot.deadline {
+                let mut st = lock(&self.state);
+                let mut s = lock(&slot.inner);
+                return match s.phase {
+                    Phase::Done => Woken::Done(slot.take(&mut s)),
+                    Phase::Lead => {
+                        s.phase = Phase::Abandoned;
+                        drop(s);
+                        pass_lead(&mut st);
+                        Woken::TimedOut
+                    }
+                    Phase::Waiting | Phase::Abandoned => {
+                        s.phase = Phase::Abandoned;
+                        Woken::TimedOut
+                    }
+                };
+            }
+            thread::park_timeout(slot.deadline - now);
+        }
+    }
+
+    /// The leader's term: I/O for everyone until `mine` is answered. Each turn of the loop
+    /// visits the shared state once: it hands over the replies just read and takes what
+    /// queued up meanwhile, which it writes in one go before it reads again; a read takes
+    /// every reply that is in.
+    ///
+    /// The lead passes to the newest waiting request, so a term reads the replies of all
+    /// requests older than its own: one hand-off per round of callers, not per reply. When
+    /// the leader's deadline passes, the server has left its request and every older one
+    /// unanswered that long: the connection is failed, not waited on.
+    fn lead(
+        &self,
+        mine: &Arc<Slot>,
+        dial: &dyn Fn(Instant) -> RedisResult<Wire>,
+    ) -> RedisResult<Vec<Value>> {
+        let mut io = lock(&self.io);
+        let io = &mut *io;
+        let mut replies = Vec::new();
+        let mut wake = Vec::new();
+        let mut done = false;
+        loop {
+            let (alone, broken) = {
+                let mut st = lock(&self.state);
+                let mut broken = None;
+                for value in replies.drain(..) {
+                    if let Value::ServerError(e) = &value {
+                        let e = RedisError::from(e.clone());
+                        if broken.is_none() && breaks_connection(&e) {
+                            broken = Some(e);
+                        }
+                    }
+                    let (finished, owner) = deliver(&mut st, value);
+                    done |= finished.is_some_and(|s| Arc::ptr_eq(&s, mine));
+                    wake.extend(owner);
+                }
+                // Once done, only a live connection gets the requests that queued up (the
+                // next leader dials for them otherwise, by its own deadline).
+                if broken.is_none() && (!done || io.wire.is_some()) {
+                    std::mem::swap(&mut st.out, &mut io.sending);
+                }
+                (st.queue.len() <= 1, broken)
+            };
+            for owner in wake.drain(..) {
+                owner.unpark();
+            }
+            if let Some(e) = broken {
+                // The server stopped being a master: whatever else is in flight went to the
+                // wrong server; the next request asks again.
+                self.fail_all(io, &e);
+                done = true;
+            }
+            if let Err(e) = self.write_sending(io, mine.deadline, dial) {
+                self.fail_all(io, &e);
+                done = true;
+            }
+            if done {
+                break;
+            }
+            let read = match io.wire.as_mut() {
+                // Polling for the reply only pays when no other caller needs the CPU
+                // meanwhile; then there is no other reply to look for either.
+                Some(wire) => wire.recv(mine.deadline, alone).and_then(|first| {
+                    replies.push(first);
+                    if alone {
+                        Ok(())
+                    } else {
+                        wire.recv_ready(&mut replies)
+                    }
+                }),
+                None => Err(std::io::Error::from(std::io::ErrorKind::NotConnected).into()),
+            };
+            if let Err(e) = read {
+                // The replies read before the failure still go to their requests first.
+                let mut st = lock(&self.state);
+                for value in replies.drain(..) {
+                    wake.extend(deliver(&mut st, value).1);
+                }
+                drop(st);
+                for owner in wake.drain(..) {
+                    owner.unpark();
+                }
+                self.fail_all(io, &e);
+                break;
+            }
+        }
+        pass_lead(&mut lock(&self.state));
+        let mut s = lock(&mine.inner);
+        mine.take(&mut s)
+    }
+
+    /// Writes the requests taken from the queue, dialling first when there is no connection.
+    fn write_sending(
+        &self,
+        io: &mut Io,
+        deadline: Instant,
+        dial: &dyn Fn(Instant) -> RedisResult<Wire>,
+    ) -> RedisResult<()> {
+        if io.sending.is_empty() {
+            return Ok(());
+        }
+        let result = (|| {
+            if io.wire.is_none() {
+                io.wire = Some(dial(deadline)?);
+            }
+            let wire = io.wire.as_mut().expect("dialled above");
+            wire.send(&io.sending, deadline)
+        })();
+        io.sending.clear();
+        result
+    }
+
+    /// Drops the connection and fails every queued request with `e`.
+    fn fail_all(&self, io: &mut Io, e: &RedisError) {
+        io.wire = None;
+        let mut st = lock(&self.state);
+        st.out.clear();
+        for slot in st.queue.drain(..) {
+            let mut s = lock(&slot.inner);
+            if s.phase == Phase::Abandoned {
+                continue;
+            }
+            let wake = s.phase == Phase::Waiting;
+            s.phase = Phase::Done;
+            s.failure = Some(e.clone());
+            drop(s);
+            if wake {
+                slot.owner.unpark();
+            }
+        }
+    }
+
+    /// Refuses new requests, fails the queued ones and drops the connection (after the
+    /// leader's term, which its deadline bounds).
+    pub(crate) fn close(&self) {
+        lock(&self.state).closed = true;
+        let mut io = lock(&self.io);
+        self.fail_all(&mut io, &closed());
+    }
+}
+
+/// Hands a reply to the oldest request. Returns that request when it is complete, and the
+/// thread to wake for it (after the lock is released).
+fn deliver(st: &mut State, value: Value) -> (Option<Arc<Slot>>, Option<Thread>) {
+    let Some(front) = st.queue.front() else {
+        return (None, None); // a reply nobody asked for: nothing to give it to
+    };
+    let mut s = lock(&front.inner);
+    s.replies.push(value);
+    if s.replies.len() < front.expect {
+        return (None, None);
+    }
+    let phase = s.phase;
+    if phase != Phase::Abandoned {
+        s.phase = Phase::Done;
+    }
+    drop(s);
+    let slot = st.queue.pop_front();
+    let wake = slot
+        .as_ref()
+        .filter(|_| phase == Phase::Waiting)
+        .map(|s| s.owner.clone());
+    (slot, wake)
+}
+
+/// Makes the newest caller still waiting the leader, or ends the lead when there is none.
+fn pass_lead(st: &mut State) {
+    for slot in st.queue.iter().rev() {
+        let mut s = lock(&slot.inner);
+        if s.phase == Phase::Waiting {
+            s.phase = Phase::Lead;
+            slot.owner.unpark();
+            return;
+        }
+    }
+    st.leading = false;
+}
