@@ -454,3 +454,38 @@ fn unreachable_servers_end_within_timeout() {
     }
     drop(mute);
 }
+
+/// A server that forgot our scripts (SCRIPT FLUSH, a restart without persistence, a failover
+/// to a replica that never saw them) gets them again: calls and lease refreshes go on.
+#[test]
+fn scripts_flushed_by_the_server_are_sent_again() {
+    let ttl = 300u64;
+    for url in redis_urls()
+        .into_iter()
+        .filter(|u| u.starts_with("redis://"))
+    {
+        let f = open(&with(&url, &format!("ttl_ms={ttl}")));
+        let st = f.create_store(sid("flushed")).unwrap();
+        st.set("k", &s("v")).unwrap();
+        let server = url.split('?').next().unwrap();
+        let mut admin = redis::Client::open(server)
+            .and_then(|c| c.get_connection())
+            .unwrap_or_else(|e| panic!("{server}: {e}"));
+        let mut flush = redis::cmd("SCRIPT");
+        flush.arg("FLUSH");
+        flush.query::<()>(&mut admin).unwrap();
+        st.set("k", &s("w")).unwrap();
+        assert_eq!(st.get("k").unwrap(), Some(s("w")), "{url}");
+        // The lease refresher's batches meet the same NOSCRIPT and send the scripts again:
+        // the held session outlives several leases.
+        flush.query::<()>(&mut admin).unwrap();
+        std::thread::sleep(Duration::from_millis(ttl * 4));
+        assert_eq!(
+            st.len().unwrap(),
+            1,
+            "{url}: the held session was reclaimed"
+        );
+        st.destroy().unwrap();
+        f.close();
+    }
+}

@@ -36,6 +36,10 @@ struct State {
     out: Vec<u8>,
     /// Requests awaiting replies, in the order of their commands.
     queue: VecDeque<Arc<Slot>>,
+    /// Callers whose replies are in but who were not woken yet. The leader wakes one per
+    /// turn and each woken caller wakes the rest, so the wake-ups (a system call each) are
+    /// not all made by the leader, which does everyone's I/O.
+    to_wake: Vec<Thread>,
     /// A thread is the leader.
     leading: bool,
     closed: bool,
@@ -105,6 +109,7 @@ impl Pipe {
             state: Mutex::new(State {
                 out: Vec::new(),
                 queue: VecDeque::new(),
+                to_wake: Vec::new(),
                 leading: false,
                 closed: false,
             }),
@@ -162,7 +167,12 @@ impl Pipe {
             {
                 let mut s = lock(&slot.inner);
                 match s.phase {
-                    Phase::Done => return Woken::Done(slot.take(&mut s)),
+                    Phase::Done => {
+                        let result = slot.take(&mut s);
+                        drop(s);
+                        self.wake_the_rest();
+                        return Woken::Done(result);
+                    }
                     Phase::Lead => return Woken::Lead,
                     Phase::Waiting | Phase::Abandoned => {}
                 }
@@ -206,10 +216,9 @@ impl Pipe {
         let mut io = lock(&self.io);
         let io = &mut *io;
         let mut replies = Vec::new();
-        let mut wake = Vec::new();
         let mut done = false;
         loop {
-            let (alone, broken) = {
+            let (alone, broken, first) = {
                 let mut st = lock(&self.state);
                 let mut broken = None;
                 for value in replies.drain(..) {
@@ -221,16 +230,16 @@ impl Pipe {
                     }
                     let (finished, owner) = deliver(&mut st, value);
                     done |= finished.is_some_and(|s| Arc::ptr_eq(&s, mine));
-                    wake.extend(owner);
+                    st.to_wake.extend(owner);
                 }
                 // Once done, only a live connection gets the requests that queued up (the
                 // next leader dials for them otherwise, by its own deadline).
                 if broken.is_none() && (!done || io.wire.is_some()) {
                     std::mem::swap(&mut st.out, &mut io.sending);
                 }
-                (st.queue.len() <= 1, broken)
+                (st.queue.len() <= 1, broken, st.to_wake.pop())
             };
-            for owner in wake.drain(..) {
+            if let Some(owner) = first {
                 owner.unpark();
             }
             if let Some(e) = broken {
@@ -263,19 +272,26 @@ impl Pipe {
                 // The replies read before the failure still go to their requests first.
                 let mut st = lock(&self.state);
                 for value in replies.drain(..) {
-                    wake.extend(deliver(&mut st, value).1);
+                    let owner = deliver(&mut st, value).1;
+                    st.to_wake.extend(owner);
                 }
                 drop(st);
-                for owner in wake.drain(..) {
-                    owner.unpark();
-                }
                 self.fail_all(io, &e);
                 break;
             }
         }
         pass_lead(&mut lock(&self.state));
+        self.wake_the_rest();
         let mut s = lock(&mine.inner);
         mine.take(&mut s)
+    }
+
+    /// Wakes every caller whose replies are in and who is still asleep.
+    fn wake_the_rest(&self) {
+        let rest = std::mem::take(&mut lock(&self.state).to_wake);
+        for owner in rest {
+            owner.unpark();
+        }
     }
 
     /// Writes the requests taken from the queue, dialling first when there is no connection.
