@@ -256,12 +256,14 @@ fn values_over_max_value_bytes_are_refused() {
     }
 }
 
+/// 32 threads on one factory, with replies of every shape (a bulk string, an integer, an
+/// array) pipelined on shared connections: each caller gets its own replies.
 #[test]
 fn many_threads_share_one_factory() {
     for url in urls() {
         let f = open(&with(&url, ""));
         std::thread::scope(|scope| {
-            for t in 0..8 {
+            for t in 0..32 {
                 let f = &f;
                 scope.spawn(move || {
                     let st = f.create_store(sid(&format!("thr{t}"))).unwrap();
@@ -269,6 +271,8 @@ fn many_threads_share_one_factory() {
                         let v = s(&format!("{t}:{i}"));
                         st.set(&format!("k{}", i % 10), &v).unwrap();
                         assert_eq!(st.get(&format!("k{}", i % 10)).unwrap(), Some(v));
+                        assert!(st.has(&format!("k{}", i % 10)).unwrap());
+                        assert_eq!(st.keys().unwrap().len(), (i + 1).min(10));
                     }
                     assert_eq!(st.len().unwrap(), 10);
                     st.destroy().unwrap();

@@ -170,7 +170,7 @@ impl Pipe {
                     Phase::Done => {
                         let result = slot.take(&mut s);
                         drop(s);
-                        self.wake_the_rest();
+                        self.wake_the_rest(true);
                         return Woken::Done(result);
                     }
                     Phase::Lead => return Woken::Lead,
@@ -281,15 +281,25 @@ impl Pipe {
             }
         }
         pass_lead(&mut lock(&self.state));
-        self.wake_the_rest();
+        self.wake_the_rest(false);
         let mut s = lock(&mine.inner);
         mine.take(&mut s)
     }
 
-    /// Wakes every caller whose replies are in and who is still asleep.
-    fn wake_the_rest(&self) {
-        let rest = std::mem::take(&mut lock(&self.state).to_wake);
-        for owner in rest {
+    /// Wakes callers whose replies are in and who are still asleep: all of them, or half
+    /// (`share`), leaving the rest to the callers woken here, so the wake-ups spread out.
+    fn wake_the_rest(&self, share: bool) {
+        let woken: Vec<Thread> = {
+            let mut st = lock(&self.state);
+            let n = if share {
+                st.to_wake.len().div_ceil(2)
+            } else {
+                st.to_wake.len()
+            };
+            let from = st.to_wake.len() - n;
+            st.to_wake.drain(from..).collect()
+        };
+        for owner in woken {
             owner.unpark();
         }
     }
