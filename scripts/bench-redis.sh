@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The Redis benchmark of issue 4 (a benchmark, not a test): our C ABI set/get, sequentially
 # and from 32 threads sharing one factory, beside redis-benchmark HSET/HGET with -c 1 -P 1 and
-# -c 32 -P 1, all against one throwaway redis-server on 127.0.0.1. Prints the ratios.
+# -c 32 -P 1, all against one throwaway redis-server on 127.0.0.1. Prints the ratios of each
+# round and their medians; rounds alternate redis-benchmark and ours, so a change of load
+# touches both.
 #
-#   scripts/bench-redis.sh [SEQ_OPS=20000] [OPS_PER_THREAD=3000]
+#   scripts/bench-redis.sh [SEQ_OPS=20000] [OPS_PER_THREAD=3000] [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEQ=${1:-20000}
 PER=${2:-3000}
+ROUNDS=${3:-3}
 THREADS=32
 
 cargo build --release --quiet
@@ -33,24 +36,32 @@ rb() { # clients requests command…  -> requests per second
     tr "\r" "\n" | grep -o "[0-9.]* requests per second" | tail -1 | cut -d" " -f1
 }
 redis-cli -p "$port" hset bench:h field value-of-16-byte >/dev/null
-rb_set1=$(rb 1 "$SEQ" HSET bench:h field value-of-16-byte)
-rb_get1=$(rb 1 "$SEQ" HGET bench:h field)
-rb_set32=$(rb 32 "$((PER * THREADS))" HSET bench:h field value-of-16-byte)
-rb_get32=$(rb 32 "$((PER * THREADS))" HGET bench:h field)
-out=$(build/redis_capi "$url?prefix=bench" "$SEQ" "$THREADS" "$PER")
-echo "$out"
-ours() { echo "$out" | awk -v n="$1" '$1==n {print $4}'; }
-python3 - "$rb_set1" "$rb_get1" "$rb_set32" "$rb_get32" "$(ours seq_set)" "$(ours seq_get)" \
-  "$(ours seq_set_many10)" "$(ours par_set)" "$(ours par_get)" <<'PY'
-import sys
-rs1, rg1, rs32, rg32, s, g, m, ps, pg = map(float, sys.argv[1:])
-print(f"redis-benchmark -c 1 -P 1 : HSET {rs1:.0f}/s  HGET {rg1:.0f}/s")
-print(f"redis-benchmark -c 32 -P 1: HSET {rs32:.0f}/s  HGET {rg32:.0f}/s")
-print(f"ours, sequential          : set {s:.0f}/s  get {g:.0f}/s  set_many(10) {m:.0f}/s")
-print(f"ours, 32 threads          : set {ps:.0f}/s  get {pg:.0f}/s")
-print(f"sequential get latency ratio   {rg1 / g:.2f}x (target <= 1.15x)")
-print(f"sequential set latency ratio   {rs1 / s:.2f}x (target <= 1.3x)")
-print(f"32-thread get throughput ratio {pg / rg32:.2f}x (target >= 1.0x)")
-print(f"32-thread set throughput ratio {ps / rs32:.2f}x (target >= 1.0x)")
-print(f"set_many(10) / set time ratio  {s / m:.2f}x (target <= 1.3x)")
-PY
+rows=()
+for round in $(seq "$ROUNDS"); do
+  rb_set1=$(rb 1 "$SEQ" HSET bench:h field value-of-16-byte)
+  rb_get1=$(rb 1 "$SEQ" HGET bench:h field)
+  rb_set32=$(rb 32 "$((PER * THREADS))" HSET bench:h field value-of-16-byte)
+  rb_get32=$(rb 32 "$((PER * THREADS))" HGET bench:h field)
+  out=$(build/redis_capi "$url?prefix=bench" "$SEQ" "$THREADS" "$PER")
+  ours() { echo "$out" | awk -v n="$1" '$1==n {print $4}'; }
+  rows+=("$rb_set1 $rb_get1 $rb_set32 $rb_get32 $(ours seq_set) $(ours seq_get) $(ours seq_set_many10) $(ours par_set) $(ours par_get)")
+done
+printf '%s\n' "${rows[@]}" | python3 -c '
+import statistics, sys
+rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
+names = ["sequential get latency ratio  ", "sequential set latency ratio  ",
+         "32-thread get throughput ratio", "32-thread set throughput ratio",
+         "set_many(10) / set time ratio "]
+targets = ["<= 1.15x", "<= 1.3x", ">= 1.0x", ">= 1.0x", "<= 1.3x"]
+def ratios(r):
+    rs1, rg1, rs32, rg32, s, g, m, ps, pg = r
+    return [rg1 / g, rs1 / s, pg / rg32, ps / rs32, s / m]
+for i, r in enumerate(rows, 1):
+    rs1, rg1, rs32, rg32, s, g, m, ps, pg = r
+    print(f"round {i}: redis-benchmark -c 1 HSET {rs1:.0f}/s HGET {rg1:.0f}/s, -c 32 HSET {rs32:.0f}/s HGET {rg32:.0f}/s")
+    print(f"         ours seq set {s:.0f}/s get {g:.0f}/s set_many(10) {m:.0f}/s, 32 threads set {ps:.0f}/s get {pg:.0f}/s")
+per_round = [ratios(r) for r in rows]
+for k, name in enumerate(names):
+    each = " ".join(f"{rr[k]:.2f}x" for rr in per_round)
+    print(f"{name} median {statistics.median(rr[k] for rr in per_round):.2f}x (target {targets[k]}); rounds: {each}")
+'
