@@ -22,7 +22,7 @@ use std::time::Instant;
 use ::redis::{RedisError, RedisResult, Value};
 
 use super::errors::breaks_connection;
-use super::wire::{timed_out, Wire};
+use super::wire::{timed_out, Sender, Wire};
 
 /// The shared connection and its queue.
 pub(crate) struct Pipe {
@@ -34,6 +34,15 @@ pub(crate) struct Pipe {
 struct State {
     /// Packed commands not yet written.
     out: Vec<u8>,
+    /// The write side of the live connection when callers write their commands themselves
+    /// (plain TCP): then a command goes out at once, not when the leader's read returns.
+    /// `None` while there is no connection, and over TLS: then the leader writes.
+    sender: Option<Sender>,
+    /// A caller is writing `out` through `sender`; it writes until `out` is empty, so the
+    /// bytes go out in the order of the queue.
+    writing: bool,
+    /// How many requests of `queue` are still in `out`, not written.
+    unsent: usize,
     /// Requests awaiting replies, in the order of their commands.
     queue: VecDeque<Arc<Slot>>,
     /// Callers whose replies are in but who were not woken yet. The leader wakes one per
@@ -108,6 +117,9 @@ impl Pipe {
         Pipe {
             state: Mutex::new(State {
                 out: Vec::new(),
+                sender: None,
+                writing: false,
+                unsent: 0,
                 queue: VecDeque::new(),
                 to_wake: Vec::new(),
                 leading: false,
@@ -139,19 +151,27 @@ impl Pipe {
                 failure: None,
             }),
         });
-        let lead = {
+        let (lead, write) = {
             let mut st = lock(&self.state);
             if st.closed {
                 return Err(closed());
             }
             st.out.extend_from_slice(packed);
             st.queue.push_back(slot.clone());
+            st.unsent += 1;
             let lead = !std::mem::replace(&mut st.leading, true);
             if lead {
                 lock(&slot.inner).phase = Phase::Lead;
             }
-            lead
+            // Few requests in flight: the server is about to idle, so this one goes out now.
+            // Many: it waits for the leader's next turn, to go out with the others in one
+            // write (one system call on each side for them all).
+            let direct = st.queue.len() - st.unsent <= DIRECT_BELOW;
+            (lead, if direct { take_writing(&mut st) } else { None })
         };
+        if let Some((sender, bytes)) = write {
+            self.write_through(sender, bytes, deadline);
+        }
         if !lead {
             match self.wait(&slot) {
                 Woken::Done(result) => return result,
@@ -218,7 +238,7 @@ impl Pipe {
         let mut replies = Vec::new();
         let mut done = false;
         loop {
-            let (alone, broken, first) = {
+            let (alone, broken, first, write) = {
                 let mut st = lock(&self.state);
                 let mut broken = None;
                 for value in replies.drain(..) {
@@ -232,13 +252,23 @@ impl Pipe {
                     done |= finished.is_some_and(|s| Arc::ptr_eq(&s, mine));
                     st.to_wake.extend(owner);
                 }
-                // Once done, only a live connection gets the requests that queued up (the
-                // next leader dials for them otherwise, by its own deadline).
-                if broken.is_none() && (!done || io.wire.is_some()) {
+                // The leader writes when callers cannot (no connection yet, or TLS). Once
+                // done, only a live connection gets the requests that queued up (the next
+                // leader dials for them otherwise, by its own deadline).
+                if broken.is_none() && st.sender.is_none() && (!done || io.wire.is_some()) {
                     std::mem::swap(&mut st.out, &mut io.sending);
+                    st.unsent = 0;
                 }
-                (st.queue.len() <= 1, broken, st.to_wake.pop())
+                let write = if broken.is_none() {
+                    take_writing(&mut st)
+                } else {
+                    None
+                };
+                (st.queue.len() <= 1, broken, st.to_wake.pop(), write)
             };
+            if let Some((sender, bytes)) = write {
+                self.write_through(sender, bytes, mine.deadline);
+            }
             if let Some(owner) = first {
                 owner.unpark();
             }
@@ -305,6 +335,7 @@ impl Pipe {
     }
 
     /// Writes the requests taken from the queue, dialling first when there is no connection.
+    /// A new plain TCP connection is then handed to the callers for their own writes.
     fn write_sending(
         &self,
         io: &mut Io,
@@ -314,6 +345,7 @@ impl Pipe {
         if io.sending.is_empty() {
             return Ok(());
         }
+        let fresh = io.wire.is_none();
         let result = (|| {
             if io.wire.is_none() {
                 io.wire = Some(dial(deadline)?);
@@ -322,14 +354,54 @@ impl Pipe {
             wire.send(&io.sending, deadline)
         })();
         io.sending.clear();
-        result
+        result?;
+        if let Some(sender) = io.wire.as_ref().and_then(Wire::sender).filter(|_| fresh) {
+            let write = {
+                let mut st = lock(&self.state);
+                st.sender = Some(sender);
+                take_writing(&mut st)
+            };
+            if let Some((sender, bytes)) = write {
+                self.write_through(sender, bytes, deadline);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes`, then whatever queued up meanwhile, until nothing is left. A failed
+    /// write aborts the connection: the leader's read then fails, and with it every request.
+    fn write_through(&self, sender: Sender, mut bytes: Vec<u8>, deadline: Instant) {
+        loop {
+            let sent = sender.send(&bytes, deadline);
+            let mut st = lock(&self.state);
+            if !st.sender.as_ref().is_some_and(|s| s.same(&sender)) {
+                return; // the connection was replaced; `writing` went with it
+            }
+            if sent.is_err() {
+                sender.abort();
+                st.writing = false;
+                return;
+            }
+            if st.out.is_empty() {
+                st.writing = false;
+                return;
+            }
+            bytes.clear();
+            std::mem::swap(&mut st.out, &mut bytes);
+            st.unsent = 0;
+        }
     }
 
     /// Drops the connection and fails every queued request with `e`.
     fn fail_all(&self, io: &mut Io, e: &RedisError) {
         io.wire = None;
         let mut st = lock(&self.state);
+        if let Some(sender) = st.sender.take() {
+            sender.abort(); // a write in progress on it ends at once
+        }
+        st.writing = false;
         st.out.clear();
+        st.unsent = 0;
         for slot in st.queue.drain(..) {
             let mut s = lock(&slot.inner);
             if s.phase == Phase::Abandoned {
@@ -352,6 +424,21 @@ impl Pipe {
         let mut io = lock(&self.io);
         self.fail_all(&mut io, &closed());
     }
+}
+
+/// A caller writes its own command when fewer requests than this are in flight.
+const DIRECT_BELOW: usize = 16;
+
+/// Makes the caller the writer when callers write and nobody is writing: the connection's
+/// write side and everything queued.
+fn take_writing(st: &mut State) -> Option<(Sender, Vec<u8>)> {
+    if st.writing || st.out.is_empty() {
+        return None;
+    }
+    let sender = st.sender.clone()?;
+    st.writing = true;
+    st.unsent = 0;
+    Some((sender, std::mem::take(&mut st.out)))
 }
 
 /// Hands a reply to the oldest request. Returns that request when it is complete, and the

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::redis::{ErrorKind as RedisKind, RedisError, RedisResult, Value};
+use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
-use rustix::net::RecvFlags;
+use rustix::net::{RecvFlags, SendFlags};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
@@ -65,7 +66,8 @@ pub(crate) fn timed_out() -> RedisError {
 }
 
 enum Stream {
-    Tcp(TcpStream),
+    // Shared with the connection's [`Sender`]: TCP reads and writes may go on at once.
+    Tcp(Arc<TcpStream>),
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
 }
 
@@ -81,7 +83,7 @@ impl Stream {
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read(buf),
+            Stream::Tcp(s) => (&**s).read(buf),
             Stream::Tls(s) => s.read(buf),
         }
     }
@@ -90,16 +92,57 @@ impl Read for Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.write(buf),
+            Stream::Tcp(s) => (&**s).write(buf),
             Stream::Tls(s) => s.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Stream::Tcp(s) => s.flush(),
+            Stream::Tcp(s) => (&**s).flush(),
             Stream::Tls(s) => s.flush(),
         }
+    }
+}
+
+/// The write side of a plain TCP connection, usable by one thread while another reads.
+#[derive(Clone)]
+pub(crate) struct Sender(Arc<TcpStream>);
+
+impl Sender {
+    /// Writes `bytes` whole before `deadline` (non-blocking sends, and `poll` while the
+    /// socket's buffer is full).
+    pub(crate) fn send(&self, mut bytes: &[u8], deadline: Instant) -> RedisResult<()> {
+        while !bytes.is_empty() {
+            match rustix::net::send(&*self.0, bytes, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e == Errno::INTR => {}
+                Err(e) if e == Errno::WOULDBLOCK => {
+                    let left = time_left(deadline)?;
+                    let wait = Timespec::try_from(left).map_err(|_| timed_out())?;
+                    let mut fds = [PollFd::new(&*self.0, PollFlags::OUT)];
+                    match rustix::event::poll(&mut fds, Some(&wait)) {
+                        Ok(_) => {}
+                        Err(e) if e == Errno::INTR => {}
+                        Err(e) => return Err(io::Error::from(e).into()),
+                    }
+                }
+                Err(e) => return Err(io::Error::from(e).into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the connection in both directions: a read in progress on it returns at once.
+    pub(crate) fn abort(&self) {
+        // Already closed by the peer or by us: nothing more to end.
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// True when both are the same connection.
+    pub(crate) fn same(&self, other: &Sender) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
@@ -282,7 +325,7 @@ impl Wire {
         };
         tcp.set_nodelay(true)?;
         let stream = match tls {
-            None => Stream::Tcp(tcp),
+            None => Stream::Tcp(Arc::new(tcp)),
             Some(config) => {
                 let name = ServerName::try_from(to.host.clone()).map_err(|e| {
                     RedisError::from((
@@ -343,6 +386,15 @@ impl Wire {
             }
         }
         Ok(())
+    }
+
+    /// The write side, for another thread to write while this one reads; `None` over TLS,
+    /// where reads and writes go through one rustls state.
+    pub(crate) fn sender(&self) -> Option<Sender> {
+        match &self.stream {
+            Stream::Tcp(s) => Some(Sender(s.clone())),
+            Stream::Tls(_) => None,
+        }
     }
 
     /// Writes `bytes` (packed commands) whole, before `deadline`.
@@ -452,13 +504,40 @@ mod tests {
         assert_eq!(spin.credit, 2);
     }
 
+    /// A peer that stops reading fills the socket: the send ends by its deadline with a
+    /// timeout, and `abort` ends a read that waits on the same connection.
+    #[test]
+    fn a_blocked_send_ends_by_its_deadline_and_abort_ends_reads() {
+        let (tcp, peer) = socket_pair();
+        let tcp = Arc::new(tcp);
+        let sender = Sender(tcp.clone());
+        let chunk = vec![b'x'; 1 << 20];
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let e = loop {
+            if let Err(e) = sender.send(&chunk, deadline) {
+                break e;
+            }
+        };
+        assert!(e.is_timeout(), "{e}");
+        let reader = std::thread::spawn({
+            let tcp = tcp.clone();
+            move || (&*tcp).read(&mut [0u8; 16])
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        sender.abort();
+        // Ended: the end of the stream, or an error, but not a wait for the peer.
+        assert!(matches!(reader.join().unwrap(), Ok(0) | Err(_)));
+        assert!(sender.same(&sender.clone()));
+        assert!(!sender.same(&Sender(Arc::new(peer))));
+    }
+
     /// A reply split across reads, with nothing to read in between, comes out whole: the
     /// parser keeps the part it has when the reader answers `WouldBlock`.
     #[test]
     fn replies_split_across_reads_are_taken_whole() {
         let (tcp, mut peer) = socket_pair();
         let mut wire = Wire {
-            stream: Stream::Tcp(tcp),
+            stream: Stream::Tcp(Arc::new(tcp)),
             parser: ::redis::Parser::new(),
             timeouts: Timeouts::default(),
             spin: Spin::new(),
