@@ -153,7 +153,7 @@ $(JAVA_JAR):
 ## Redisson RMap per session (socketio4j's RedisStore) on a redis-server the benchmark starts
 ## and stops itself; prints each pair and its ratio.
 bench-java:
-	$(MVN) -q -DskipTests package dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath
+	$(MVN) -q -DskipTests package dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=$(abspath $(JAVA_DIR))/target/bench.classpath
 	java -cp $(JAVA_JAR):$(JAVA_DIR)/target/test-classes:$$(cat $(JAVA_DIR)/target/bench.classpath) io.sessionstore.Bench
 
 lint-java:
