@@ -28,6 +28,7 @@ pub mod ffi;
 pub mod handles;
 pub mod memory;
 pub mod names;
+mod periodic;
 pub mod redis;
 pub mod value;
 

@@ -6,9 +6,7 @@
 //! old handles answer `Destroyed`, and the next attach starts a new cell.
 
 use std::hash::BuildHasher;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use dashmap::mapref::entry::Entry as MapEntry;
@@ -17,8 +15,9 @@ use hashbrown::HashTable;
 use once_cell::sync::Lazy;
 
 use crate::backend::{Backend, Session};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::names::SessionId;
+use crate::periodic::Periodic;
 
 type Hasher = foldhash::fast::RandomState;
 
@@ -33,17 +32,13 @@ fn hash_key(key: &str) -> u64 {
 /// The sessions of one `memory://` factory.
 pub struct MemoryBackend {
     shared: Arc<Shared>,
-    sweeper: Mutex<Option<Sweeper>>,
+    /// Frees the memory of sessions nobody comes back to; with a lease only.
+    sweeper: Option<Periodic>,
 }
 
 struct Shared {
     sessions: DashMap<SessionId, Arc<Cell>, Hasher>,
     ttl: Option<Duration>,
-}
-
-struct Sweeper {
-    stop: Sender<()>,
-    thread: JoinHandle<()>,
 }
 
 impl MemoryBackend {
@@ -54,46 +49,25 @@ impl MemoryBackend {
             sessions: DashMap::with_hasher(Hasher::default()),
             ttl,
         });
+        // Reclaiming is also checked at attach, so correctness never waits for the sweeper:
+        // it only frees the memory of sessions nobody comes back to.
         let sweeper = ttl
-            .map(|ttl| Sweeper::start(Arc::downgrade(&shared), ttl))
-            .transpose()
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Backend,
-                    format!("cannot start the lease sweeper thread: {e}"),
+            .map(|ttl| {
+                Periodic::start(
+                    "sessionstore-sweeper",
+                    "lease sweeper",
+                    (ttl / 2).clamp(Duration::from_millis(5), Duration::from_secs(1)),
+                    Arc::downgrade(&shared),
+                    |shared: &Shared| shared.sweep(Instant::now()),
                 )
-            })?;
-        Ok(MemoryBackend {
-            shared,
-            sweeper: Mutex::new(sweeper),
-        })
+            })
+            .transpose()?;
+        Ok(MemoryBackend { shared, sweeper })
     }
 
     /// How many sessions the registry holds (reclaimed ones may linger until the next sweep).
     pub fn session_count(&self) -> usize {
         self.shared.sessions.len()
-    }
-}
-
-impl Sweeper {
-    /// Reclaiming is also checked at attach, so correctness never waits for the sweeper:
-    /// it only frees the memory of sessions nobody comes back to.
-    fn start(shared: Weak<Shared>, ttl: Duration) -> std::io::Result<Self> {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let period = (ttl / 2).clamp(Duration::from_millis(5), Duration::from_secs(1));
-        let thread = std::thread::Builder::new()
-            .name("sessionstore-sweeper".into())
-            .spawn(move || loop {
-                match stopped.recv_timeout(period) {
-                    Err(RecvTimeoutError::Timeout) => {}
-                    _ => return,
-                }
-                let Some(shared) = shared.upgrade() else {
-                    return;
-                };
-                shared.sweep(Instant::now());
-            })?;
-        Ok(Sweeper { stop, thread })
     }
 }
 
@@ -146,15 +120,8 @@ impl Backend for MemoryBackend {
     }
 
     fn close(&self) {
-        let sweeper = self
-            .sweeper
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(sweeper) = sweeper {
-            drop(sweeper.stop);
-            // The sweeper only ever returns; a panic inside it has nothing left to clean.
-            let _ = sweeper.thread.join();
+        if let Some(sweeper) = &self.sweeper {
+            sweeper.stop();
         }
         self.shared.sessions.retain(|_, cell| {
             cell.kill();

@@ -10,7 +10,9 @@ use ::redis::aio::ConnectionLike;
 use ::redis::cluster::ClusterClientBuilder;
 use ::redis::cluster_async::ClusterConnection;
 use ::redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use ::redis::{Client, Cmd, ConnectionAddr, IntoConnectionInfo, RedisResult, TlsMode, Value};
+use ::redis::{
+    Client, Cmd, ConnectionAddr, IntoConnectionInfo, RedisResult, ServerErrorKind, TlsMode, Value,
+};
 use rustls::ClientConfig;
 use tokio::runtime::Runtime;
 
@@ -205,7 +207,9 @@ impl Link {
         };
         // Dials, logs in, and proves the server answers.
         let ping = ::redis::cmd("PING").get_packed_command();
-        let reply = direct.request(&ping, 1, deadline, rt)?;
+        let reply = direct
+            .pipe
+            .request(&ping, 1, deadline, &|d| direct.dial(d, rt))?;
         if let Some(Value::ServerError(e)) = reply.into_iter().next() {
             return Err(e.into());
         }
@@ -244,16 +248,29 @@ impl Link {
 }
 
 impl Direct {
-    /// Sends `packed` (`expect` commands) on the shared pipe; their replies by `deadline`.
-    pub(crate) fn request(
+    /// Sends the `expect` commands `pack(false, …)` writes on the shared pipe, and sends them
+    /// again as `pack(true, …)` writes them (EVAL with the script's body) when a reply says
+    /// the server does not know a script; their replies by `deadline`.
+    pub(crate) fn request_scripts(
         &self,
-        packed: &[u8],
         expect: usize,
         deadline: Instant,
         rt: &Runtime,
+        pack: impl Fn(bool, &mut Vec<u8>),
     ) -> RedisResult<Vec<Value>> {
-        self.pipe
-            .request(packed, expect, deadline, &|d| self.dial(d, rt))
+        let send = |full: bool| {
+            let mut packed = Vec::new();
+            pack(full, &mut packed);
+            self.pipe
+                .request(&packed, expect, deadline, &|d| self.dial(d, rt))
+        };
+        let replies = send(false)?;
+        let unknown_script = |v: &Value| matches!(v, Value::ServerError(e) if e.kind() == Some(ServerErrorKind::NoScript));
+        if replies.iter().any(unknown_script) {
+            send(true)
+        } else {
+            Ok(replies)
+        }
     }
 
     fn dial(&self, deadline: Instant, rt: &Runtime) -> RedisResult<Wire> {

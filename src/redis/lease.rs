@@ -3,12 +3,9 @@
 //! reclaimed and the session of a dead process goes `ttl_ms` after its last refresh.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::{Mutex, MutexGuard, Weak};
-use std::thread::JoinHandle;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ::redis::{ServerErrorKind, Value};
 use futures_util::stream::{self, StreamExt};
 
 use super::conn::Link;
@@ -56,31 +53,15 @@ impl Leases {
     }
 }
 
-/// Starts the refresher thread; dropping the returned sender stops it.
-pub(crate) fn start(
-    shared: Weak<Shared>,
-    ttl: Duration,
-) -> std::io::Result<(Sender<()>, JoinHandle<()>)> {
-    let (stop, stopped) = mpsc::channel::<()>();
-    let period = (ttl / 3).max(Duration::from_millis(3));
-    let thread = std::thread::Builder::new()
-        .name("sessionstore-lease".into())
-        .spawn(move || loop {
-            match stopped.recv_timeout(period) {
-                Err(RecvTimeoutError::Timeout) => {}
-                _ => return,
-            }
-            let Some(shared) = shared.upgrade() else {
-                return;
-            };
-            refresh_all(&shared);
-        })?;
-    Ok((stop, thread))
+/// How often the refresher renews the leases: a third of the lease, so two renewals may fail
+/// before a live session is reclaimed.
+pub(crate) fn period(ttl: Duration) -> Duration {
+    (ttl / 3).max(Duration::from_millis(3))
 }
 
 /// One round: every held lease, at most [`IN_FLIGHT`] at a time, each bounded by timeout_ms.
 /// A failed refresh is retried next round; the hosts' own calls report the outage.
-fn refresh_all(shared: &Shared) {
+pub(crate) fn refresh_all(shared: &Shared) {
     let Some(leases) = &shared.leases else { return };
     let held = leases.snapshot();
     if held.is_empty() {
@@ -93,21 +74,17 @@ fn refresh_all(shared: &Shared) {
     match &shared.link {
         Link::Direct(direct) => {
             for batch in held.chunks(IN_FLIGHT) {
-                let send = |full: bool| {
-                    let mut packed = Vec::new();
+                let deadline = Instant::now() + shared.timeout;
+                let pack = |full: bool, packed: &mut Vec<u8>| {
                     for lease in batch {
-                        refresh(full, lease).write_packed_command(&mut packed);
+                        refresh(full, lease).write_packed_command(packed);
                     }
-                    let deadline = Instant::now() + shared.timeout;
-                    direct.request(&packed, batch.len(), deadline, &shared.runtime)
                 };
-                let unknown_script = |v: &Value| matches!(v, Value::ServerError(e) if e.kind() == Some(ServerErrorKind::NoScript));
-                match send(false) {
-                    Ok(replies) if replies.iter().any(unknown_script) => {
-                        let _ = send(true);
-                    }
-                    Ok(_) => {}
-                    Err(_) => return,
+                if direct
+                    .request_scripts(batch.len(), deadline, &shared.runtime, pack)
+                    .is_err()
+                {
+                    return;
                 }
             }
         }

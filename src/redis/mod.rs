@@ -18,9 +18,7 @@ mod session;
 mod wire;
 
 use std::future::Future;
-use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::redis::{Cmd, ErrorKind as RedisKind, RedisResult, ServerErrorKind, Value};
@@ -30,6 +28,7 @@ use crate::backend::{Backend, Session};
 use crate::config::{Config, RedisConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::names::SessionId;
+use crate::periodic::Periodic;
 
 use conn::Link;
 use errors::Names;
@@ -40,7 +39,8 @@ use session::RedisSession;
 /// The sessions of one Redis deployment, as one factory sees them.
 pub struct RedisBackend {
     shared: Arc<Shared>,
-    refresher: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
+    /// Renews the leases of the sessions this factory holds; with `ttl_ms > 0` only.
+    refresher: Option<Periodic>,
 }
 
 /// What every session of a backend shares.
@@ -88,18 +88,17 @@ impl RedisBackend {
             leases: ttl.map(|_| Leases::default()),
         });
         let refresher = ttl
-            .map(|ttl| lease::start(Arc::downgrade(&shared), ttl))
-            .transpose()
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Backend,
-                    format!("cannot start the lease refresher thread: {e}"),
+            .map(|ttl| {
+                Periodic::start(
+                    "sessionstore-lease",
+                    "lease refresher",
+                    lease::period(ttl),
+                    Arc::downgrade(&shared),
+                    lease::refresh_all,
                 )
-            })?;
-        Ok(RedisBackend {
-            shared,
-            refresher: Mutex::new(refresher),
-        })
+            })
+            .transpose()?;
+        Ok(RedisBackend { shared, refresher })
     }
 }
 
@@ -117,15 +116,8 @@ impl Backend for RedisBackend {
     }
 
     fn close(&self) {
-        let refresher = self
-            .refresher
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some((stop, thread)) = refresher {
-            drop(stop);
-            // The refresher only ever returns; a panic inside it has nothing left to clean.
-            let _ = thread.join();
+        if let Some(refresher) = &self.refresher {
+            refresher.stop();
         }
         self.shared.link.close();
         // Dropping the connection handles ends their driver tasks, which own the sockets, but
@@ -221,24 +213,16 @@ impl Shared {
         let out = match &self.link {
             Link::Direct(direct) => {
                 let deadline = Instant::now() + self.timeout;
-                let once = |full: bool| {
-                    let packed = build(full).get_packed_command();
-                    let reply = direct.request(&packed, 1, deadline, &self.runtime)?;
-                    reply
-                        .into_iter()
-                        .next()
-                        .ok_or_else(|| ::redis::RedisError::from((RedisKind::Client, "no reply")))
+                let pack = |full: bool, packed: &mut Vec<u8>| {
+                    build(full).write_packed_command(packed);
                 };
-                match once(false) {
-                    Ok(Value::ServerError(e)) if e.kind() == Some(ServerErrorKind::NoScript) => {
-                        once(true)
-                    }
-                    other => other,
-                }
-                .and_then(|v| match v {
-                    Value::ServerError(e) => Err(e.into()),
-                    v => Ok(v),
-                })
+                direct
+                    .request_scripts(1, deadline, &self.runtime, pack)
+                    .and_then(|replies| match replies.into_iter().next() {
+                        Some(Value::ServerError(e)) => Err(e.into()),
+                        Some(v) => Ok(v),
+                        None => Err((RedisKind::Client, "no reply").into()),
+                    })
             }
             Link::Cluster(_) => {
                 let fut = self.send_cluster(&build);
