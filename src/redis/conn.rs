@@ -18,7 +18,7 @@ use tokio::runtime::Runtime;
 
 use super::pipe::Pipe;
 use super::wire::{timed_out, tls_config, Endpoint, Login, Wire};
-use super::{block_on, bounded};
+use super::{block_on, bounded, closed, lock};
 use crate::config::{RedisConfig, RedisTopology};
 
 /// Where a standalone or Sentinel link dials.
@@ -98,10 +98,6 @@ fn addr(host: &str, port: u16, tls: bool) -> ConnectionAddr {
     } else {
         ConnectionAddr::Tcp(host.to_owned(), port)
     }
-}
-
-fn closed() -> ::redis::RedisError {
-    ::redis::RedisError::from((::redis::ErrorKind::Client, "the store factory is closed"))
 }
 
 /// The master a sentinel named.
@@ -206,10 +202,10 @@ impl Link {
             tls: if cfg.tls { Some(tls_config()?) } else { None },
         };
         // Dials, logs in, and proves the server answers.
-        let ping = ::redis::cmd("PING").get_packed_command();
-        let reply = direct
-            .pipe
-            .request(&ping, 1, deadline, &|d| direct.dial(d, rt))?;
+        let ping = |_: bool, packed: &mut Vec<u8>| {
+            ::redis::cmd("PING").write_packed_command(packed);
+        };
+        let reply = direct.request(1, deadline, rt, ping)?;
         if let Some(Value::ServerError(e)) = reply.into_iter().next() {
             return Err(e.into());
         }
@@ -251,7 +247,7 @@ impl Direct {
     /// Sends the `expect` commands `pack(false, …)` writes on the shared pipe, and sends them
     /// again as `pack(true, …)` writes them (EVAL with the script's body) when a reply says
     /// the server does not know a script; their replies by `deadline`.
-    pub(crate) fn request_scripts(
+    pub(crate) fn request(
         &self,
         expect: usize,
         deadline: Instant,
@@ -285,9 +281,4 @@ impl Direct {
         };
         Wire::dial(&to, &self.login, self.tls.as_ref(), deadline)
     }
-}
-
-// A panic while one of these locks was held cannot leave its Option half-written.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

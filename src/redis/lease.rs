@@ -81,7 +81,7 @@ pub(crate) fn refresh_all(shared: &Shared) {
                     }
                 };
                 if direct
-                    .request_scripts(batch.len(), deadline, &shared.runtime, pack)
+                    .request(batch.len(), deadline, &shared.runtime, pack)
                     .is_err()
                 {
                     return;

@@ -188,6 +188,17 @@ where
     })
 }
 
+// A panic while one of the backend's locks was held leaves nothing half-written that matters
+// more than failing the requests concerned, which their deadlines do.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The error of a call on a closed factory's connection.
+fn closed() -> ::redis::RedisError {
+    ::redis::RedisError::from((RedisKind::Client, "the store factory is closed"))
+}
+
 /// `fut` bounded by `limit`; the timer is made inside the runtime, where it must live.
 async fn bounded<F: Future>(
     limit: Duration,
@@ -217,7 +228,7 @@ impl Shared {
                     build(full).write_packed_command(packed);
                 };
                 direct
-                    .request_scripts(1, deadline, &self.runtime, pack)
+                    .request(1, deadline, &self.runtime, pack)
                     .and_then(|replies| match replies.into_iter().next() {
                         Some(Value::ServerError(e)) => Err(e.into()),
                         Some(v) => Ok(v),

@@ -22,7 +22,7 @@
 //! dials a new one.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
 use std::time::Instant;
 
@@ -30,6 +30,7 @@ use ::redis::{RedisError, RedisResult, Value};
 
 use super::errors::breaks_connection;
 use super::wire::{timed_out, Sender, Wire};
+use super::{closed, lock};
 
 /// The shared connection and its queue.
 pub(crate) struct Pipe {
@@ -98,16 +99,6 @@ enum Woken {
     Done(RedisResult<Vec<Value>>),
     Lead,
     TimedOut,
-}
-
-// A panic while one of these locks was held leaves nothing half-written that matters more
-// than failing the requests concerned, which the deadline does.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn closed() -> RedisError {
-    RedisError::from((::redis::ErrorKind::Client, "the store factory is closed"))
 }
 
 impl Slot {
