@@ -120,10 +120,10 @@ void ss_bytes_free(struct ss_bytes *bytes);
 enum ss_status ss_factory_open(const char *url, size_t url_len, ss_factory *out);
 
 /**
- * Closes a factory: its connections and background work stop, every store opened from it
- * then answers `SS_ERR_CLOSED`, and with `memory://` its data goes. Store handles must still
- * be released. Closing a closed factory is `SS_OK`; the handle keeps answering
- * `SS_ERR_CLOSED` to every other call.
+ * Closes a factory and frees everything it holds: connections, threads, memory (with
+ * `memory://`, its data). Every store opened from it then answers `SS_ERR_CLOSED` (store
+ * handles must still be released), and so does the factory handle. Closing a closed factory
+ * is `SS_OK`.
  */
 enum ss_status ss_factory_close(ss_factory factory);
 
@@ -132,6 +132,18 @@ enum ss_status ss_factory_close(ss_factory factory);
  * then answers `SS_ERR_DESTROYED`. A session with no data is `SS_OK`.
  */
 enum ss_status ss_factory_destroy_session(ss_factory factory, const char *sid, size_t sid_len);
+
+/**
+ * Sets `*out` to the factory's counters since it opened, as one MessagePack map (free it
+ * with `ss_bytes_free`): `calls` (by operation: `open`, `get`, `set`, `has`, `del`, `len`,
+ * `keys`, `get_all`, `set_many`, `replace_all`, `destroy`, `destroy_session`; failed calls included),
+ * `errors` (failed calls by kind: `NullArg` … `Internal`, as the statuses), `latency_us`
+ * (`count`, `p50`, `p99`, `max` of remote calls, in µs), `open_stores`, and `lease`
+ * (`rounds`, `renewals`, `overruns` of the lease refresher). A closed factory answers
+ * `SS_ERR_CLOSED`.
+ */
+enum ss_status ss_factory_stats(ss_factory factory,
+                                struct ss_bytes *out);
 
 /**
  * This thread's last error message, or `""` when no call on this thread has failed.
@@ -201,6 +213,40 @@ enum ss_status ss_store_get_msgpack(ss_store store,
                                     const char *key,
                                     size_t key_len,
                                     struct ss_bytes *out);
+
+/**
+ * Stores the text `val` (`val_len` bytes of UTF-8, else `SS_ERR_INVALID_ARG`) under `key` as
+ * MessagePack `str`: what Python reads as `str` and Java as `String`.
+ */
+enum ss_status ss_store_set_str(ss_store store,
+                                const char *key,
+                                size_t key_len,
+                                const char *val,
+                                size_t val_len);
+
+/**
+ * Reads the text of `key` into `*out` (free it with `ss_bytes_free`): `out->len` bytes of
+ * UTF-8, followed by a NUL not counted in `len`. `SS_NOT_FOUND` when the key has no value;
+ * `SS_ERR_TYPE` when its value is not a MessagePack `str` (a Python `str`, a Java `String`).
+ */
+enum ss_status ss_store_get_str(ss_store store,
+                                const char *key,
+                                size_t key_len,
+                                struct ss_bytes *out);
+
+/**
+ * Stores the integer `val` under `key` as a MessagePack int: what Python reads as `int` and
+ * Java as `Integer` (or `Long` past its range).
+ */
+enum ss_status ss_store_set_i64(ss_store store, const char *key, size_t key_len, int64_t val);
+
+/**
+ * Sets `*out` to the integer of `key`. `SS_NOT_FOUND` when the key has no value (`*out` is
+ * then 0); `SS_ERR_TYPE` when its value is not a MessagePack int of 64 signed bits (any int a
+ * Python `int`, a Java `Integer`, `Long`, `Short` or `Byte` wrote, but for uint64 past
+ * `INT64_MAX`).
+ */
+enum ss_status ss_store_get_i64(ss_store store, const char *key, size_t key_len, int64_t *out);
 
 /**
  * Sets `*out` to whether `key` has a value.

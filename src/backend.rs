@@ -6,6 +6,7 @@
 
 use crate::error::Result;
 use crate::names::SessionId;
+use crate::stats::{Lease, NearCacheStats};
 
 /// A storage engine holding many sessions.
 pub trait Backend: Send + Sync {
@@ -22,6 +23,16 @@ pub trait Backend: Send + Sync {
 
     /// True when operations may block on I/O (so a host should release its interpreter lock).
     fn is_remote(&self) -> bool;
+
+    /// What the lease refresher did so far (nothing, for a backend without one).
+    fn lease_stats(&self) -> Lease {
+        Lease::default()
+    }
+
+    /// What the near cache did so far (nothing, for a backend without one).
+    fn near_cache_stats(&self) -> NearCacheStats {
+        NearCacheStats::default()
+    }
 }
 
 /// One handle's view of one session. Every method answers
@@ -32,6 +43,12 @@ pub trait Backend: Send + Sync {
 pub trait Session: Send + Sync {
     /// Calls `visit` with the encoded value of `key`; `Ok(false)` when there is none.
     fn get(&self, key: &str, visit: &mut dyn FnMut(&[u8])) -> Result<bool>;
+    /// [`get`](Self::get) answered from this process's memory without a round trip (a near
+    /// cache), or `None` when only the backend can answer. The default: `None`.
+    fn get_cached(&self, key: &str, visit: &mut dyn FnMut(&[u8])) -> Option<Result<bool>> {
+        let _ = (key, visit);
+        None
+    }
     /// Stores the encoded value `doc` under `key`.
     fn set(&self, key: &str, doc: &[u8]) -> Result<()>;
     /// Whether `key` has a value.
@@ -46,6 +63,8 @@ pub trait Session: Send + Sync {
     fn get_all(&self) -> Result<Vec<(String, Vec<u8>)>>;
     /// Stores every entry, all or nothing.
     fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<()>;
+    /// Makes the session hold exactly `entries`, in one atomic step: every other key goes.
+    fn replace_all(&self, entries: &[(&str, &[u8])]) -> Result<()>;
     /// Deletes the session's data, as [`Backend::destroy_session`].
     fn destroy(&self) -> Result<()>;
 }

@@ -1,11 +1,14 @@
-//! The url and options of API.md §1. Every option is parsed and range-checked;
-//! anything unknown or malformed is [`ErrorKind::Config`](crate::ErrorKind::Config).
+//! The url and its options (docs/API.md §1). The url's scheme picks a backend from the table
+//! in [`crate::backends`], which parses the rest; the options every backend shares are parsed
+//! here, each range-checked. Anything unknown or malformed is
+//! [`ErrorKind::Config`](crate::ErrorKind::Config), never ignored.
 
 use std::fmt;
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
+use crate::backends::{self, BackendConfig};
 use crate::error::{Error, Result};
 
 /// Default namespace of every backend key.
@@ -19,8 +22,12 @@ const TIMEOUT_MS_RANGE: (u64, u64) = (1, 600_000);
 const TTL_MS_RANGE: (u64, u64) = (10, 365 * 24 * 3600 * 1000);
 const MAX_VALUE_BYTES_RANGE: (u64, u64) = (16, 512 << 20);
 
+/// The options every backend takes.
+const COMMON_OPTIONS: &[&str] = &["prefix", "timeout_ms", "ttl_ms", "max_value_bytes"];
+
 /// A parsed, validated configuration.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// Where the sessions live.
     pub backend: BackendConfig,
@@ -34,125 +41,56 @@ pub struct Config {
     pub max_value_bytes: usize,
 }
 
-/// The backend a url names.
-#[derive(Clone, PartialEq, Eq)]
-pub enum BackendConfig {
-    /// `memory://` or the empty string: this process only.
-    Memory,
-    /// One of the Redis forms.
-    Redis(RedisConfig),
-}
-
-/// How the Redis servers of a url are to be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RedisTopology {
-    /// `redis://` / `rediss://`: one server.
-    Standalone,
-    /// `redis+sentinel://`: sentinels that name the master.
-    Sentinel,
-    /// `redis+cluster://` / `rediss+cluster://`: a Redis Cluster.
-    Cluster,
-}
-
-/// The Redis part of a configuration.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedisConfig {
-    /// Standalone, Sentinel or Cluster.
-    pub topology: RedisTopology,
-    /// TLS (`rediss`).
-    pub tls: bool,
-    /// `host:port` pairs, at least one.
-    pub nodes: Vec<(String, u16)>,
-    /// ACL user name, if any.
-    pub username: Option<String>,
-    /// Password, if any. Never printed.
-    pub password: Option<String>,
-    /// Master name (Sentinel only).
-    pub master: Option<String>,
-    /// Database number.
-    pub db: u32,
-}
-
 impl Config {
-    /// Parses a url of API.md §1.
+    /// Parses a url of docs/API.md §1: `scheme://…[?option=value&…]`, or the empty string
+    /// (`memory://`).
     pub fn parse(url: &str) -> Result<Config> {
         let (main, query) = match url.split_once('?') {
-            Some((m, q)) => (m, Some(q)),
-            None => (url, None),
+            Some((m, q)) => (m, q),
+            None => (url, ""),
         };
-        let backend = if main.is_empty() || main == "memory://" {
-            BackendConfig::Memory
-        } else {
-            BackendConfig::Redis(parse_redis(main)?)
+        let mut options = Options::parse(query)?;
+        let prefix = options.take("prefix").map_or_else(
+            || Ok(DEFAULT_PREFIX.to_owned()),
+            |value| {
+                let ok = (1..=64).contains(&value.len())
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+                if ok {
+                    Ok(value)
+                } else {
+                    Err(Error::config(format!(
+                        "prefix must match [A-Za-z0-9._:-]{{1,64}}, got {value:?}"
+                    )))
+                }
+            },
+        )?;
+        let timeout = options
+            .number("timeout_ms", TIMEOUT_MS_RANGE)?
+            .unwrap_or(DEFAULT_TIMEOUT_MS);
+        let ttl = match options.take("ttl_ms").as_deref() {
+            None | Some("0") => None,
+            Some(value) => Some(number("ttl_ms", value, TTL_MS_RANGE)?),
         };
-        let mut config = Config {
+        let max_value_bytes = options
+            .number("max_value_bytes", MAX_VALUE_BYTES_RANGE)?
+            // The range fits in usize on every supported target.
+            .map_or(DEFAULT_MAX_VALUE_BYTES, |n| n as usize);
+        let backend = backends::parse(main, &mut options)?;
+        options.finish(backend.options())?;
+        Ok(Config {
             backend,
-            prefix: DEFAULT_PREFIX.to_owned(),
-            timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
-            ttl: None,
-            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
-        };
-        if let Some(query) = query {
-            config.apply_query(query)?;
-        }
-        Ok(config)
-    }
-
-    fn apply_query(&mut self, query: &str) -> Result<()> {
-        let mut seen: Vec<String> = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair
-                .split_once('=')
-                .ok_or_else(|| Error::config(format!("option {pair:?} has no value")))?;
-            let name = decode(name, "option name")?;
-            let value = decode(value, "option value")?;
-            if seen.contains(&name) {
-                return Err(Error::config(format!("option {name} is given twice")));
-            }
-            match name.as_str() {
-                "prefix" => {
-                    let ok = (1..=64).contains(&value.len())
-                        && value
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
-                    if !ok {
-                        return Err(Error::config(format!(
-                            "prefix must match [A-Za-z0-9._:-]{{1,64}}, got {value:?}"
-                        )));
-                    }
-                    self.prefix = value;
-                }
-                "timeout_ms" => {
-                    self.timeout = Duration::from_millis(number(&name, &value, TIMEOUT_MS_RANGE)?)
-                }
-                "ttl_ms" => {
-                    self.ttl = if value == "0" {
-                        None
-                    } else {
-                        Some(Duration::from_millis(number(&name, &value, TTL_MS_RANGE)?))
-                    }
-                }
-                "max_value_bytes" => {
-                    // The range fits in usize on every supported target.
-                    self.max_value_bytes = number(&name, &value, MAX_VALUE_BYTES_RANGE)? as usize
-                }
-                _ => {
-                    return Err(Error::config(format!(
-                    "unknown option {name:?} (known: prefix, timeout_ms, ttl_ms, max_value_bytes)"
-                )))
-                }
-            }
-            seen.push(name);
-        }
-        Ok(())
+            prefix,
+            timeout: Duration::from_millis(timeout),
+            ttl: ttl.map(Duration::from_millis),
+            max_value_bytes,
+        })
     }
 
     /// The url with the password replaced by `***`, for messages and `repr`s.
     pub fn redacted_url(&self) -> String {
-        let mut out = match &self.backend {
-            BackendConfig::Memory => "memory://".to_owned(),
-            BackendConfig::Redis(r) => r.redacted_url(),
-        };
+        let mut out = self.backend.redacted_url();
         let mut opts = Vec::new();
         if self.prefix != DEFAULT_PREFIX {
             opts.push(format!("prefix={}", self.prefix));
@@ -180,188 +118,67 @@ impl fmt::Debug for Config {
     }
 }
 
-impl fmt::Debug for BackendConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BackendConfig::Memory => f.write_str("Memory"),
-            BackendConfig::Redis(r) => write!(f, "Redis({})", r.redacted_url()),
+/// The options of a url's query string not yet taken by the parser that knows them.
+pub(crate) struct Options {
+    pairs: Vec<(String, String)>,
+}
+
+impl Options {
+    /// Splits `a=1&b=2` into decoded pairs; an option given twice is an error.
+    fn parse(query: &str) -> Result<Options> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| Error::config(format!("option {pair:?} has no value")))?;
+            let name = decode(name, "option name")?;
+            let value = decode(value, "option value")?;
+            if pairs.iter().any(|(seen, _)| *seen == name) {
+                return Err(Error::config(format!("option {name} is given twice")));
+            }
+            pairs.push((name, value));
+        }
+        Ok(Options { pairs })
+    }
+
+    /// Takes option `name`'s value, if the url gave it.
+    pub(crate) fn take(&mut self, name: &str) -> Option<String> {
+        let at = self.pairs.iter().position(|(n, _)| n == name)?;
+        Some(self.pairs.remove(at).1)
+    }
+
+    /// Takes option `name` as a whole number within `range`, if the url gave it.
+    pub(crate) fn number(&mut self, name: &str, range: (u64, u64)) -> Result<Option<u64>> {
+        self.take(name)
+            .map(|value| number(name, &value, range))
+            .transpose()
+    }
+
+    /// Fails on the first option nobody took, naming the ones this url's backend knows.
+    fn finish(self, own: &[&str]) -> Result<()> {
+        match self.pairs.first() {
+            None => Ok(()),
+            Some((name, _)) => {
+                let known: Vec<&str> = COMMON_OPTIONS.iter().chain(own).copied().collect();
+                Err(Error::config(format!(
+                    "unknown option {name:?} (known: {})",
+                    known.join(", ")
+                )))
+            }
         }
     }
 }
 
-impl RedisConfig {
-    /// The url of these servers with the password replaced by `***`.
-    pub fn redacted_url(&self) -> String {
-        let scheme = match (self.topology, self.tls) {
-            (RedisTopology::Standalone, false) => "redis",
-            (RedisTopology::Standalone, true) => "rediss",
-            (RedisTopology::Sentinel, false) => "redis+sentinel",
-            (RedisTopology::Sentinel, true) => "rediss+sentinel",
-            (RedisTopology::Cluster, false) => "redis+cluster",
-            (RedisTopology::Cluster, true) => "rediss+cluster",
-        };
-        let auth = match (&self.username, &self.password) {
-            (Some(u), Some(_)) => format!("{u}:***@"),
-            (None, Some(_)) => ":***@".to_owned(),
-            (Some(u), None) => format!("{u}@"),
-            (None, None) => String::new(),
-        };
-        let hosts: Vec<String> = self.nodes.iter().map(|(h, p)| format!("{h}:{p}")).collect();
-        let mut url = format!("{scheme}://{auth}{}", hosts.join(","));
-        if let Some(master) = &self.master {
-            url.push('/');
-            url.push_str(master);
-        }
-        if self.db != 0 {
-            url.push_str(&format!("/{}", self.db));
-        }
-        url
-    }
-}
-
-impl fmt::Debug for RedisConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RedisConfig({})", self.redacted_url())
-    }
-}
-
-fn parse_redis(main: &str) -> Result<RedisConfig> {
-    let (scheme, rest) = main
-        .split_once("://")
-        .ok_or_else(|| Error::config("a url is `scheme://…`; see the url table of the README"))?;
-    let (topology, tls) = match scheme {
-        "redis" => (RedisTopology::Standalone, false),
-        "rediss" => (RedisTopology::Standalone, true),
-        "redis+sentinel" => (RedisTopology::Sentinel, false),
-        "rediss+sentinel" => (RedisTopology::Sentinel, true),
-        "redis+cluster" => (RedisTopology::Cluster, false),
-        "rediss+cluster" => (RedisTopology::Cluster, true),
-        other => {
-            return Err(Error::config(format!(
-                "unknown url scheme {other:?} (known: memory, redis, rediss, redis+sentinel, redis+cluster, rediss+cluster)"
-            )))
-        }
-    };
-    let (authority, path) = match rest.split_once('/') {
-        Some((a, p)) => (a, p),
-        None => (rest, ""),
-    };
-    // The password may hold '@', so the last '@' ends the credentials.
-    let (userinfo, hosts) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
-    let (username, password) = match userinfo {
-        None => (None, None),
-        Some(info) => {
-            let (user, pass) = match info.split_once(':') {
-                Some((u, p)) => (u, Some(p)),
-                None => (info, None),
-            };
-            let user = (!user.is_empty())
-                .then(|| decode(user, "user name"))
-                .transpose()?;
-            let pass = pass.map(|p| decode(p, "password")).transpose()?;
-            (user, pass)
-        }
-    };
-    let nodes = hosts
-        .split(',')
-        .map(parse_host_port)
-        .collect::<Result<Vec<_>>>()?;
-    if nodes.len() > 1 && topology == RedisTopology::Standalone {
-        return Err(Error::config(
-            "redis:// names one server; use redis+sentinel:// or redis+cluster:// for several",
-        ));
-    }
-    let segments: Vec<&str> = if path.is_empty() {
-        Vec::new()
-    } else {
-        path.split('/').collect()
-    };
-    let (master, db) = match (topology, segments.as_slice()) {
-        (RedisTopology::Sentinel, [master]) => (Some(*master), None),
-        (RedisTopology::Sentinel, [master, db]) => (Some(*master), Some(*db)),
-        (RedisTopology::Sentinel, _) => {
-            return Err(Error::config(
-                "a sentinel url is redis+sentinel://host:port[,host:port…]/MASTER[/db]",
-            ))
-        }
-        (RedisTopology::Standalone, []) => (None, None),
-        (RedisTopology::Standalone, [db]) => (None, Some(*db)),
-        (RedisTopology::Standalone, _) => {
-            return Err(Error::config("a redis url is redis://host[:port][/db]"))
-        }
-        (RedisTopology::Cluster, []) => (None, None),
-        (RedisTopology::Cluster, _) => {
-            return Err(Error::config(
-                "a cluster url has no path: Redis Cluster has only database 0",
-            ))
-        }
-    };
-    let master = match master {
-        Some(m) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_graphic()) => Some(m.to_owned()),
-        Some(m) => return Err(Error::config(format!("bad sentinel master name {m:?}"))),
-        None => None,
-    };
-    let db = match db {
-        None | Some("") => 0,
-        Some(d) => d
-            .parse::<u32>()
-            .ok()
-            .filter(|&n| n < 1 << 16)
-            .ok_or_else(|| Error::config(format!("bad database number {d:?}")))?,
-    };
-    Ok(RedisConfig {
-        topology,
-        tls,
-        nodes,
-        username,
-        password,
-        master,
-        db,
-    })
-}
-
-fn parse_host_port(raw: &str) -> Result<(String, u16)> {
-    let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
-        // [v6]:port
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| Error::config(format!("bad host {raw:?}")))?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match raw.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (raw, None),
-        }
-    };
-    let valid_host = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b));
-    if !valid_host {
-        return Err(Error::config(format!("bad host {raw:?}")));
-    }
-    let port = match port {
-        None => 6379,
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|&n| n != 0)
-            .ok_or_else(|| Error::config(format!("bad port in {raw:?}")))?,
-    };
-    Ok((host.to_owned(), port))
-}
-
-fn decode(raw: &str, what: &str) -> Result<String> {
+/// Percent-decodes `raw` as UTF-8; `what` names it in the error.
+pub(crate) fn decode(raw: &str, what: &str) -> Result<String> {
     percent_decode_str(raw)
         .decode_utf8()
         .map(|s| s.into_owned())
         .map_err(|_| Error::config(format!("the {what} is not valid percent-encoded UTF-8")))
 }
 
-fn number(name: &str, value: &str, (lo, hi): (u64, u64)) -> Result<u64> {
+/// `value` as a whole number within `lo..=hi`; `name` names the option in the error.
+pub(crate) fn number(name: &str, value: &str, (lo, hi): (u64, u64)) -> Result<u64> {
     // Digits only: `parse` would also take a leading `+`.
     Some(value)
         .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
@@ -379,18 +196,11 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
-    fn redis(url: &str) -> RedisConfig {
-        match Config::parse(url).unwrap().backend {
-            BackendConfig::Redis(r) => r,
-            BackendConfig::Memory => panic!("memory"),
-        }
-    }
-
     #[test]
     fn memory_and_defaults() {
-        for url in ["", "memory://"] {
+        for url in ["", "memory://", "MEMORY://", "Memory://"] {
             let c = Config::parse(url).unwrap();
-            assert_eq!(c.backend, BackendConfig::Memory);
+            assert_eq!(c.backend, BackendConfig::Memory, "{url:?}");
             assert_eq!(c.prefix, "ss");
             assert_eq!(c.timeout, Duration::from_millis(2000));
             assert_eq!(c.ttl, None);
@@ -420,6 +230,7 @@ mod tests {
         for url in [
             "memory",
             "memory://x",
+            "memory:///",
             "memcached://h",
             "?foo=1",
             "?ttl_ms",
@@ -436,66 +247,66 @@ mod tests {
             "?prefix=a/b",
             &format!("?prefix={}", "p".repeat(65)),
             "?prefix=a&prefix=b",
-            "redis://",
-            "redis://h:0",
-            "redis://h:65536",
-            "redis://h/x",
-            "redis://h/1/2",
-            "redis://a:1,b:2",
-            "redis+sentinel://h:26379",
-            "redis+cluster://h:7000/1",
-            "redis://h?max_value_bytes=%ff",
         ] {
             let err = Config::parse(url).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config, "{url:?}");
         }
     }
 
+    /// A memory url with credentials (one written for another backend) is refused without
+    /// showing them; found by fuzzing (fuzz/README.md).
     #[test]
-    fn redis_forms() {
-        let r = redis("redis://127.0.0.1");
-        assert_eq!(r.topology, RedisTopology::Standalone);
-        assert_eq!(r.nodes, vec![("127.0.0.1".to_owned(), 6379)]);
-        assert_eq!(
-            (r.db, r.tls, &r.username, &r.password),
-            (0, false, &None, &None)
-        );
-
-        let r = redis("rediss://app:p%40ss@localhost:6380/3");
-        assert!(r.tls);
-        assert_eq!(r.username.as_deref(), Some("app"));
-        assert_eq!(r.password.as_deref(), Some("p@ss"));
-        assert_eq!(r.db, 3);
-
-        let r = redis("redis://:secret@h:1");
-        assert_eq!(
-            (r.username.as_deref(), r.password.as_deref()),
-            (None, Some("secret"))
-        );
-
-        let r = redis("redis+sentinel://a:26379,b:26380/mymaster/2");
-        assert_eq!(r.topology, RedisTopology::Sentinel);
-        assert_eq!(r.nodes.len(), 2);
-        assert_eq!(r.master.as_deref(), Some("mymaster"));
-        assert_eq!(r.db, 2);
-
-        let r = redis("rediss+cluster://a:7000,b:7001,[::1]:7002");
-        assert_eq!(r.topology, RedisTopology::Cluster);
-        assert!(r.tls);
-        assert_eq!(r.nodes[2], ("::1".to_owned(), 7002));
+    fn a_memory_url_never_shows_its_password() {
+        for url in [
+            "memory://:hunter2@",
+            "memory://app:hunter2@h:1",
+            "MEMORY://u:a@hunter2@h",
+        ] {
+            let e = Config::parse(url).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{url:?}");
+            assert!(!e.to_string().contains("hunter2"), "{url:?}: {e}");
+            assert!(
+                e.message().contains("memory:// takes no host or path"),
+                "{e}"
+            );
+        }
+        let e = Config::parse("memory://h:1").unwrap_err();
+        assert!(e.message().contains("got \"h:1\""), "{e}");
     }
 
+    /// A build without the Redis backend says which feature brings it.
+    #[cfg(not(feature = "redis"))]
     #[test]
-    fn password_never_printed() {
-        let url = "redis://user:hunter2@h:1/0?prefix=x";
-        let c = Config::parse(url).unwrap();
-        for text in [
-            c.redacted_url(),
-            format!("{c:?}"),
-            format!("{:?}", c.backend),
-        ] {
-            assert!(!text.contains("hunter2"), "{text}");
-            assert!(text.contains("***"), "{text}");
+    fn redis_urls_name_the_missing_feature() {
+        for url in ["redis://h", "rediss+cluster://h:1"] {
+            let e = Config::parse(url).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.message().contains("needs the \"redis\" feature"), "{e}");
         }
+    }
+
+    /// A message never contradicts itself: a known scheme with a bad rest says what is wrong
+    /// with the rest, and an unknown option lists the options that exist.
+    #[test]
+    fn messages_say_what_to_change() {
+        let e = Config::parse("memory:///").unwrap_err();
+        assert!(
+            e.message().contains("memory:// takes no host or path"),
+            "{e}"
+        );
+        assert!(!e.message().contains("unknown url scheme"), "{e}");
+        let e = Config::parse("memcached://h").unwrap_err();
+        assert!(
+            e.message().contains("unknown url scheme \"memcached\""),
+            "{e}"
+        );
+        assert!(e.message().contains("memory"), "{e}");
+        let e = Config::parse("memory://?near=1").unwrap_err();
+        assert!(
+            e.message().contains(
+                "unknown option \"near\" (known: prefix, timeout_ms, ttl_ms, max_value_bytes)"
+            ),
+            "{e}"
+        );
     }
 }

@@ -15,7 +15,8 @@ pub enum ErrorKind {
     TooLarge,
     /// An unknown, released, forged or wrong-kind handle.
     InvalidHandle,
-    /// The session was destroyed (or its lease reclaimed it) after this handle was opened.
+    /// The session's data is gone since this handle was opened: destroyed, reclaimed by its
+    /// lease, or lost by the server (a restart without persistence).
     Destroyed,
     /// The factory was closed.
     Closed,
@@ -32,6 +33,28 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of their C statuses (`SS_ERR_NULL_ARG` = -1 first).
+    pub const ALL: [ErrorKind; 11] = [
+        ErrorKind::NullArg,
+        ErrorKind::InvalidArg,
+        ErrorKind::TooLarge,
+        ErrorKind::InvalidHandle,
+        ErrorKind::Destroyed,
+        ErrorKind::Closed,
+        ErrorKind::Config,
+        ErrorKind::Backend,
+        ErrorKind::Timeout,
+        ErrorKind::Type,
+        ErrorKind::Internal,
+    ];
+
+    /// The kind named `name` as in Rust (`"Timeout"`), if there is one.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| format!("{kind:?}") == name)
+    }
+
     /// A short lowercase description of the kind.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -92,7 +115,9 @@ impl Error {
     pub(crate) fn destroyed() -> Self {
         Error::new(
             ErrorKind::Destroyed,
-            "the session was destroyed after this store was opened",
+            "the session's data is gone since this store was opened: it was destroyed, its \
+             lease expired, or the server lost it (a restart without persistence); open the \
+             session again to start a new, empty one",
         )
     }
 
@@ -111,3 +136,32 @@ impl std::error::Error for Error {}
 
 /// The result type of the core.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_listed_once_and_named() {
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            // An exhaustive match: a new kind fails to compile here until it is listed.
+            let listed = match kind {
+                ErrorKind::NullArg
+                | ErrorKind::InvalidArg
+                | ErrorKind::TooLarge
+                | ErrorKind::InvalidHandle
+                | ErrorKind::Destroyed
+                | ErrorKind::Closed
+                | ErrorKind::Config
+                | ErrorKind::Backend
+                | ErrorKind::Timeout
+                | ErrorKind::Type
+                | ErrorKind::Internal => 11,
+            };
+            assert_eq!(ErrorKind::ALL.len(), listed);
+            assert_eq!(ErrorKind::ALL.iter().position(|k| *k == kind), Some(i));
+            assert_eq!(ErrorKind::from_name(&format!("{kind:?}")), Some(kind));
+        }
+        assert_eq!(ErrorKind::from_name("Nope"), None);
+    }
+}

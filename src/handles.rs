@@ -2,7 +2,9 @@
 //!
 //! A handle names a slot of a [`HandleRegistry`] plus the slot's generation and the registry's
 //! kind tag, so a stale (released), forged or wrong-kind handle is detected instead of touching
-//! freed memory. A call runs on the value under the slot's own read lock: no reference count
+//! freed memory. A handle that was issued and removed since (*gone*) answers the registry's
+//! gone error, which may differ from that of a handle never issued: a closed factory answers
+//! `Closed` while holding nothing, since its slot only remembers a generation. A call runs on the value under the slot's own read lock: no reference count
 //! changes and no lock shared with other handles, so calls on different handles never contend.
 //! Slots are padded to a cache line for the same reason.
 
@@ -23,6 +25,8 @@ const INDEX_BITS: u32 = 26;
 pub struct HandleRegistry<T> {
     kind: &'static str,
     tag: u64,
+    /// What a gone handle answers: `InvalidHandle` unless [`gone_as`](Self::gone_as) said.
+    gone: Option<(ErrorKind, &'static str)>,
     chunks: Box<[OnceLock<Chunk<T>>]>,
     free: Mutex<Vec<u32>>,
     next: AtomicU32,
@@ -49,10 +53,18 @@ impl<T> HandleRegistry<T> {
         HandleRegistry {
             kind,
             tag: u64::from(tag) << (GEN_BITS + INDEX_BITS),
+            gone: None,
             chunks: (0..MAX_CHUNKS).map(|_| OnceLock::new()).collect(),
             free: Mutex::new(Vec::new()),
             next: AtomicU32::new(0),
         }
+    }
+
+    /// Makes a gone handle (issued, then removed) answer `kind` with `message` instead of
+    /// `InvalidHandle`. Once its slot is reused, a gone handle still answers so.
+    pub fn gone_as(mut self, kind: ErrorKind, message: &'static str) -> Self {
+        self.gone = Some((kind, message));
+        self
     }
 
     /// Registers `value`, returning its new handle (never 0).
@@ -75,7 +87,7 @@ impl<T> HandleRegistry<T> {
         let state = slot.state.read().unwrap_or_else(|p| p.into_inner());
         match &state.value {
             Some(value) if state.generation == generation => Ok(f(value)),
-            _ => Err(self.invalid(handle)),
+            _ => Err(self.stale(handle, generation, state.generation)),
         }
     }
 
@@ -88,9 +100,13 @@ impl<T> HandleRegistry<T> {
         let value = {
             let mut state = slot.state.write().unwrap_or_else(|p| p.into_inner());
             if state.generation != generation {
-                return Err(self.invalid(handle));
+                return Err(self.stale(handle, generation, state.generation));
             }
-            state.value.take().ok_or_else(|| self.invalid(handle))?
+            let current = state.generation;
+            state
+                .value
+                .take()
+                .ok_or_else(|| self.stale(handle, generation, current))?
         };
         self.free
             .lock()
@@ -140,6 +156,17 @@ impl<T> HandleRegistry<T> {
     fn slot_if_allocated(&self, index: u32) -> Option<&Slot<T>> {
         let chunk = self.chunks.get(index as usize >> CHUNK_BITS)?.get()?;
         chunk.get(index as usize & (CHUNK_SLOTS - 1))
+    }
+
+    /// The error of a handle whose slot holds no value of its generation: gone when that
+    /// generation was issued (it is not newer than the slot's), invalid otherwise.
+    fn stale(&self, handle: u64, generation: u32, current: u32) -> Error {
+        match self.gone {
+            Some((kind, message)) if generation != 0 && generation <= current => {
+                Error::new(kind, message)
+            }
+            _ => self.invalid(handle),
+        }
     }
 
     fn invalid(&self, handle: u64) -> Error {
@@ -196,6 +223,24 @@ mod tests {
         assert_ne!(c, a);
         assert!(reg.with(a, |_| ()).is_err());
         assert_eq!(reg.with(c, |v| v.clone()).unwrap(), "c");
+    }
+
+    #[test]
+    fn gone_handles_answer_the_gone_error_and_forged_ones_stay_invalid() {
+        let reg = HandleRegistry::new("factory", 9).gone_as(ErrorKind::Closed, "closed");
+        let a = reg.insert(1).unwrap();
+        reg.remove(a).unwrap();
+        let kind = |h| reg.with(h, |_| ()).unwrap_err().kind();
+        assert_eq!(kind(a), ErrorKind::Closed);
+        assert_eq!(reg.remove(a).unwrap_err().kind(), ErrorKind::Closed);
+        // The slot is reused: the old handle is still gone, the new one works.
+        let b = reg.insert(2).unwrap();
+        assert_eq!(kind(a), ErrorKind::Closed);
+        assert_eq!(reg.with(b, |v| *v).unwrap(), 2);
+        // Never issued: a newer generation of the slot, another slot, another tag.
+        for forged in [b + (1 << INDEX_BITS), b + 1, b ^ (1 << 60), 0] {
+            assert_eq!(kind(forged), ErrorKind::InvalidHandle, "{forged:x}");
+        }
     }
 
     #[test]

@@ -19,19 +19,24 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "redis")]
+pub mod admin;
 pub mod backend;
+pub mod backends;
+pub mod bridge;
 pub mod config;
 pub mod error;
 mod factory;
 #[cfg(feature = "capi")]
 pub mod ffi;
 pub mod handles;
-pub mod memory;
+pub mod interrupt;
 pub mod names;
 mod periodic;
-pub mod redis;
+pub mod stats;
 pub mod value;
 
+pub use backends::BackendConfig;
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use factory::{Store, StoreFactory};

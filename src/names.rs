@@ -1,4 +1,4 @@
-//! The name rules of API.md §2: session ids and keys.
+//! The name rules of docs/API.md §2: session ids and keys.
 
 use std::fmt;
 

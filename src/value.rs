@@ -1,4 +1,4 @@
-//! The portable value format of API.md §3: every value is one MessagePack document.
+//! The portable value format of docs/API.md §3: every value is one MessagePack document.
 //!
 //! Validation uses the `rmpv` reader (never a hand-rolled parser). A valid value is one whole
 //! document with nothing after it, not a top-level nil, whose maps (at any depth) have `str`
@@ -87,7 +87,86 @@ fn read_one(doc: &[u8]) -> Result<(Value, &[u8])> {
     let mut cursor = doc;
     let value = rmpv::decode::read_value_with_max_depth(&mut cursor, READ_DEPTH)
         .map_err(|e| Error::invalid(format!("not a valid MessagePack document: {e}")))?;
+    let read = &doc[..doc.len() - cursor.len()];
+    // `rmpv` reads the marker MessagePack never uses (0xc1) as nil; the other hosts refuse it.
+    if read.contains(&0xc1) && has_reserved_marker(read) {
+        return Err(Error::invalid("0xc1 is not a MessagePack marker"));
+    }
     Ok((value, cursor))
+}
+
+/// True when one of the markers of `doc` (one document that `rmpv` read whole) is 0xc1, the
+/// one MessagePack never uses. Walks the markers without recursion: `pending` counts the
+/// values still to come, and every body is skipped.
+fn has_reserved_marker(doc: &[u8]) -> bool {
+    use rmp::Marker;
+    /// A big-endian length of `width` bytes taken from the front of `rest`.
+    fn length(rest: &mut &[u8], width: usize) -> usize {
+        let Some((len, tail)) = rest.split_at_checked(width) else {
+            *rest = &[];
+            return 0;
+        };
+        *rest = tail;
+        len.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b))
+    }
+    let mut rest = doc;
+    let mut pending: usize = 1;
+    while pending > 0 {
+        let Some((&first, tail)) = rest.split_first() else {
+            return false;
+        };
+        rest = tail;
+        pending -= 1;
+        let r = &mut rest;
+        let body = match Marker::from_u8(first) {
+            Marker::Reserved => return true,
+            Marker::FixArray(n) => {
+                pending += usize::from(n);
+                0
+            }
+            Marker::FixMap(n) => {
+                pending += 2 * usize::from(n);
+                0
+            }
+            Marker::Array16 => {
+                pending += length(r, 2);
+                0
+            }
+            Marker::Array32 => {
+                pending += length(r, 4);
+                0
+            }
+            Marker::Map16 => {
+                pending += 2 * length(r, 2);
+                0
+            }
+            Marker::Map32 => {
+                pending += 2 * length(r, 4);
+                0
+            }
+            Marker::FixStr(n) => usize::from(n),
+            Marker::Str8 | Marker::Bin8 => length(r, 1),
+            Marker::Str16 | Marker::Bin16 => length(r, 2),
+            Marker::Str32 | Marker::Bin32 => length(r, 4),
+            Marker::FixExt1 => 2,
+            Marker::FixExt2 => 3,
+            Marker::FixExt4 => 5,
+            Marker::FixExt8 => 9,
+            Marker::FixExt16 => 17,
+            Marker::Ext8 => length(r, 1) + 1,
+            Marker::Ext16 => length(r, 2) + 1,
+            Marker::Ext32 => length(r, 4) + 1,
+            Marker::U8 | Marker::I8 => 1,
+            Marker::U16 | Marker::I16 => 2,
+            Marker::U32 | Marker::I32 | Marker::F32 => 4,
+            Marker::U64 | Marker::I64 | Marker::F64 => 8,
+            Marker::Null | Marker::True | Marker::False | Marker::FixPos(_) | Marker::FixNeg(_) => {
+                0
+            }
+        };
+        rest = rest.get(body..).unwrap_or_default();
+    }
+    false
 }
 
 fn check_value(value: &Value) -> Result<()> {
@@ -137,6 +216,64 @@ pub fn encode_str(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 5);
     let _ = rmp::encode::write_str(&mut out, text);
     out
+}
+
+/// Appends the portable encoding of the int `v`: what every host reads back as its own int.
+///
+/// Java reads the int8/int16 markers as `Byte`/`Short` (its own `Byte` and `Short` write
+/// them), so a portable int never uses them: a negative int past the fixint range takes int32
+/// (Java: `Integer`) or int64 (Java: `Long`), as docs/API.md §3 says foreign ints read, and a
+/// non-negative one the smallest uint form, which Java reads as `Integer` when it fits, else
+/// `Long`. Python reads every form as `int`.
+pub fn write_int(out: &mut Vec<u8>, v: i64) {
+    // Writing into a Vec cannot fail.
+    match v {
+        0.. => drop(rmp::encode::write_uint(out, v as u64)),
+        -32..=-1 => drop(rmp::encode::write_nfix(out, v as i8)),
+        -2_147_483_648..=-33 => drop(rmp::encode::write_i32(out, v as i32)),
+        _ => drop(rmp::encode::write_i64(out, v)),
+    }
+}
+
+/// The portable encoding of the int `v` as one document (see [`write_int`]).
+pub fn encode_int(v: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(9);
+    write_int(&mut out, v);
+    out
+}
+
+/// The int of a stored int document; [`ErrorKind::Type`] when `doc` is not an int, or is one
+/// past `i64::MAX` (a uint64 no signed 64-bit int holds).
+pub fn decode_int(doc: &[u8]) -> Result<i64> {
+    let mut cursor = doc;
+    let not_int = || {
+        Error::new(
+            ErrorKind::Type,
+            "the value is not a MessagePack int that fits in 64 signed bits; read it with the _msgpack call",
+        )
+    };
+    let n: i64 = rmp::decode::read_int(&mut cursor).map_err(|_| not_int())?;
+    if !cursor.is_empty() {
+        return Err(not_int());
+    }
+    Ok(n)
+}
+
+/// The text of a stored `str` document; [`ErrorKind::Type`] when `doc` is not `str`.
+pub fn decode_str(doc: &[u8]) -> Result<&str> {
+    let mut cursor = doc;
+    let not_str = || {
+        Error::new(
+            ErrorKind::Type,
+            "the value is not a MessagePack str; read it with the _msgpack call",
+        )
+    };
+    let len = rmp::decode::read_str_len(&mut cursor).map_err(|_| not_str())? as usize;
+    if cursor.len() != len {
+        return Err(not_str());
+    }
+    // Stored documents were validated, str included, so this only guards foreign writers.
+    std::str::from_utf8(cursor).map_err(|_| not_str())
 }
 
 /// The encoded size of `bin` holding `len` bytes.
@@ -272,6 +409,46 @@ mod tests {
                 "{doc:?}"
             );
         }
+    }
+
+    /// `rmpv` reads 0xc1 as nil; inside a container it was accepted, and then no other host
+    /// could read the value (found by the unpackb fuzz target, fuzz/README.md).
+    #[test]
+    fn the_unused_marker_is_refused_at_any_depth() {
+        let mut deep = vec![0x91u8; MAX_DEPTH];
+        deep.push(0xc1);
+        for doc in [
+            &[0xc1][..],
+            &[0x91, 0xc1],
+            &[0x92, 0x01, 0xc1],
+            &[0x81, 0xa1, b'k', 0xc1],
+            &[0xdc, 0, 2, 0xc0, 0xc1],
+            &[0x92, 0xd4, 7, 0xc1, 0xc1],
+            &deep,
+        ] {
+            assert_eq!(
+                validate(doc, 1 << 20).unwrap_err().kind(),
+                ErrorKind::InvalidArg,
+                "{doc:x?}"
+            );
+        }
+        assert!(split_map(&[0x81, 0xa1, b'k', 0x91, 0xc1], 1 << 20).is_err());
+        // As data (an int, a str, a bin, an ext body or type), 0xc1 is only a byte.
+        for doc in [
+            &[0x91, 0xcc, 0xc1][..],
+            &[0x91, 0xa2, 0xc3, 0xc1],
+            &[0x91, 0xc4, 2, 0xc1, 0xc1],
+            &[0x91, 0xd5, 0xc1, 0xc1, 0xc1],
+            &[0x81, 0xa1, b'k', 0xcd, 0xc1, 0xc1],
+        ] {
+            if let Err(e) = validate(doc, 1 << 20) {
+                assert!(!e.message().contains("0xc1"), "{doc:x?}: {e}");
+            }
+        }
+        validate(&[0x91, 0xcc, 0xc1], 1 << 20).unwrap();
+        validate(&[0x91, 0xc4, 2, 0xc1, 0xc1], 1 << 20).unwrap();
+        validate(&[0x91, 0xd5, 0xc1, 0xc1, 0xc1], 1 << 20).unwrap();
+        validate(&[0x81, 0xa1, b'k', 0xcd, 0xc1, 0xc1], 1 << 20).unwrap();
     }
 
     #[test]

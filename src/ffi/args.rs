@@ -2,11 +2,8 @@
 
 use std::slice;
 
+use crate::bridge::null;
 use crate::error::{Error, ErrorKind, Result};
-
-fn null(what: &str) -> Error {
-    Error::new(ErrorKind::NullArg, format!("{what} is NULL"))
-}
 
 /// The `len` bytes at `ptr`. NULL is `SS_ERR_NULL_ARG` even when `len` is 0.
 ///
@@ -72,6 +69,9 @@ pub(crate) trait Zeroed {
 }
 
 impl Zeroed for u64 {
+    const ZEROED: Self = 0;
+}
+impl Zeroed for i64 {
     const ZEROED: Self = 0;
 }
 impl Zeroed for usize {

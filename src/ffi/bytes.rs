@@ -25,17 +25,33 @@ impl Zeroed for ss_bytes {
 impl ss_bytes {
     /// Copies `src` into a new malloc'd buffer.
     pub(crate) fn copy_from(src: &[u8]) -> Result<ss_bytes> {
+        Self::copy_with(src, 0)
+    }
+
+    /// Copies the text `src` into a new malloc'd buffer followed by a NUL (not counted in
+    /// `len`), so C may use `data` as a string.
+    pub(crate) fn copy_text(src: &str) -> Result<ss_bytes> {
+        Self::copy_with(src.as_bytes(), 1)
+    }
+
+    /// Copies `src` into a new malloc'd buffer of `extra` more bytes, zeroed.
+    fn copy_with(src: &[u8], extra: usize) -> Result<ss_bytes> {
+        let size = src.len().saturating_add(extra).max(1);
         // SAFETY: malloc of at least one byte (so an empty buffer is still a real, freeable
         // pointer); the result is checked for NULL before use.
-        let data = unsafe { libc::malloc(src.len().max(1)) }.cast::<u8>();
+        let data = unsafe { libc::malloc(size) }.cast::<u8>();
         if data.is_null() {
             return Err(Error::new(
                 ErrorKind::Internal,
                 format!("out of memory allocating {} bytes", src.len()),
             ));
         }
-        // SAFETY: `data` has room for `src.len()` bytes and cannot overlap `src`.
-        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), data, src.len()) };
+        // SAFETY: `data` has room for `size` >= `src.len() + extra` bytes and cannot overlap
+        // `src`; the copy fills the first `src.len()`, the zeroing the `extra` after them.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), data, src.len());
+            std::ptr::write_bytes(data.add(src.len()), 0, size - src.len());
+        }
         Ok(ss_bytes {
             data,
             len: src.len(),

@@ -4,10 +4,10 @@ use std::ffi::c_char;
 
 use super::args;
 use super::boundary::call;
-use super::handles::FACTORIES;
+use super::bytes::ss_bytes;
 use super::status::ss_status;
+use crate::bridge;
 use crate::error::Error;
-use crate::StoreFactory;
 
 /// An opaque factory handle; 0 is never valid.
 pub type ss_factory = u64;
@@ -30,19 +30,19 @@ pub extern "C" fn ss_factory_open(
         // SAFETY: `url` points to `url_len` readable bytes per the header's contract.
         let url = unsafe { args::bytes(url.cast(), url_len, "url") }?;
         let url = std::str::from_utf8(url).map_err(|_| Error::config("the url is not UTF-8"))?;
-        *out = FACTORIES.insert(StoreFactory::open(url)?)?;
+        *out = bridge::open_factory(url)?;
         Ok(ss_status::SS_OK)
     })
 }
 
-/// Closes a factory: its connections and background work stop, every store opened from it
-/// then answers `SS_ERR_CLOSED`, and with `memory://` its data goes. Store handles must still
-/// be released. Closing a closed factory is `SS_OK`; the handle keeps answering
-/// `SS_ERR_CLOSED` to every other call.
+/// Closes a factory and frees everything it holds: connections, threads, memory (with
+/// `memory://`, its data). Every store opened from it then answers `SS_ERR_CLOSED` (store
+/// handles must still be released), and so does the factory handle. Closing a closed factory
+/// is `SS_OK`.
 #[no_mangle]
 pub extern "C" fn ss_factory_close(factory: ss_factory) -> ss_status {
     call(|| {
-        FACTORIES.with(factory, StoreFactory::close)?;
+        bridge::close_factory(factory)?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -58,7 +58,25 @@ pub extern "C" fn ss_factory_destroy_session(
     call(|| {
         // SAFETY: `sid` points to `sid_len` readable bytes per the header's contract.
         let sid = unsafe { args::bytes(sid.cast(), sid_len, "sid") }?;
-        FACTORIES.with(factory, |f| f.destroy_session(sid))??;
+        bridge::with_factory(factory, |f| f.destroy_session(sid))??;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Sets `*out` to the factory's counters since it opened, as one MessagePack map (free it
+/// with `ss_bytes_free`): `calls` (by operation: `open`, `get`, `set`, `has`, `del`, `len`,
+/// `keys`, `get_all`, `set_many`, `replace_all`, `destroy`, `destroy_session`; failed calls included),
+/// `errors` (failed calls by kind: `NullArg` … `Internal`, as the statuses), `latency_us`
+/// (`count`, `p50`, `p99`, `max` of remote calls, in µs), `open_stores`, and `lease`
+/// (`rounds`, `renewals`, `overruns` of the lease refresher). A closed factory answers
+/// `SS_ERR_CLOSED`.
+#[no_mangle]
+pub extern "C" fn ss_factory_stats(factory: ss_factory, out: *mut ss_bytes) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable ss_bytes per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        let stats = bridge::with_factory(factory, |f| f.stats().map(|s| s.encode()))??;
+        *out = ss_bytes::copy_from(&stats)?;
         Ok(ss_status::SS_OK)
     })
 }

@@ -6,9 +6,9 @@ use super::args;
 use super::boundary::call;
 use super::bytes::ss_bytes;
 use super::factory::ss_factory;
-use super::handles::{FACTORIES, STORES};
 use super::status::ss_status;
-use crate::error::Result;
+use crate::bridge;
+use crate::error::{Error, Result};
 use crate::value;
 use crate::Store;
 
@@ -17,7 +17,7 @@ pub type ss_store = u64;
 
 /// Runs `op` on the store of `handle`.
 fn with_store<R>(handle: ss_store, op: impl FnOnce(&Store) -> Result<R>) -> Result<R> {
-    STORES.with(handle, op)?
+    bridge::with_store(handle, op)?
 }
 
 /// Hands a read's buffer to the caller: `SS_OK` with `*out` set, or `SS_NOT_FOUND`.
@@ -47,8 +47,7 @@ pub extern "C" fn ss_store_open(
         let out = unsafe { args::out(out, "out") }?;
         // SAFETY: `sid` points to `sid_len` readable bytes per the header's contract.
         let sid = unsafe { args::bytes(sid.cast(), sid_len, "sid") }?;
-        let store = FACTORIES.with(factory, |f| f.create_store(sid))??;
-        *out = STORES.insert(store)?;
+        *out = bridge::open_store(factory, sid)?;
         Ok(ss_status::SS_OK)
     })
 }
@@ -137,6 +136,99 @@ pub extern "C" fn ss_store_get_msgpack(
             with_store(store, |s| s.get_with(key, ss_bytes::copy_from))?,
             out,
         )
+    })
+}
+
+/// Stores the text `val` (`val_len` bytes of UTF-8, else `SS_ERR_INVALID_ARG`) under `key` as
+/// MessagePack `str`: what Python reads as `str` and Java as `String`.
+#[no_mangle]
+pub extern "C" fn ss_store_set_str(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    val: *const c_char,
+    val_len: usize,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        // SAFETY: `val` points to `val_len` readable bytes per the header's contract.
+        let val = unsafe { args::bytes(val.cast(), val_len, "val") }?;
+        let text = std::str::from_utf8(val).map_err(|e| {
+            Error::invalid(format!(
+                "val is not UTF-8 (invalid byte at {})",
+                e.valid_up_to()
+            ))
+        })?;
+        with_store(store, |s| s.set_encoded(key, &value::encode_str(text)))?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Reads the text of `key` into `*out` (free it with `ss_bytes_free`): `out->len` bytes of
+/// UTF-8, followed by a NUL not counted in `len`. `SS_NOT_FOUND` when the key has no value;
+/// `SS_ERR_TYPE` when its value is not a MessagePack `str` (a Python `str`, a Java `String`).
+#[no_mangle]
+pub extern "C" fn ss_store_get_str(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut ss_bytes,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable ss_bytes per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        let read = with_store(store, |s| {
+            s.get_with(key, |doc| {
+                value::decode_str(doc).and_then(ss_bytes::copy_text)
+            })
+        })?;
+        deliver(read, out)
+    })
+}
+
+/// Stores the integer `val` under `key` as a MessagePack int: what Python reads as `int` and
+/// Java as `Integer` (or `Long` past its range).
+#[no_mangle]
+pub extern "C" fn ss_store_set_i64(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    val: i64,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        with_store(store, |s| s.set_encoded(key, &value::encode_int(val)))?;
+        Ok(ss_status::SS_OK)
+    })
+}
+
+/// Sets `*out` to the integer of `key`. `SS_NOT_FOUND` when the key has no value (`*out` is
+/// then 0); `SS_ERR_TYPE` when its value is not a MessagePack int of 64 signed bits (any int a
+/// Python `int`, a Java `Integer`, `Long`, `Short` or `Byte` wrote, but for uint64 past
+/// `INT64_MAX`).
+#[no_mangle]
+pub extern "C" fn ss_store_get_i64(
+    store: ss_store,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut i64,
+) -> ss_status {
+    call(|| {
+        // SAFETY: `out` points to a writable int64_t per the header's contract.
+        let out = unsafe { args::out(out, "out") }?;
+        // SAFETY: `key` points to `key_len` readable bytes per the header's contract.
+        let key = unsafe { args::key(key, key_len) }?;
+        match with_store(store, |s| s.get_with(key, value::decode_int))? {
+            Some(n) => {
+                *out = n?;
+                Ok(ss_status::SS_OK)
+            }
+            None => Ok(ss_status::SS_NOT_FOUND),
+        }
     })
 }
 
@@ -242,7 +334,7 @@ pub extern "C" fn ss_store_destroy(store: ss_store) -> ss_status {
 #[no_mangle]
 pub extern "C" fn ss_store_release(store: ss_store) -> ss_status {
     call(|| {
-        STORES.remove(store)?;
+        bridge::release_store(store)?;
         Ok(ss_status::SS_OK)
     })
 }

@@ -1,12 +1,18 @@
-//! The Lua scripts behind every operation (API.md §5, §8).
+//! The Lua scripts behind every operation (docs/API.md §5, §8).
 //!
 //! Each session is one hash. Beside the user's fields it holds one more, [`GEN_FIELD`], whose
-//! name is not valid UTF-8 and so can never be a key: the session's generation, a random token
-//! written when the session is created. A handle remembers the generation it attached to; every
-//! script first checks that the hash still carries it and answers the error `SSGONE` when it
-//! does not (the session was destroyed, or its lease reclaimed, since). Writes never create the
-//! hash, so no late write resurrects a session. Every script touches exactly one key, so a
-//! session lives in one cluster slot.
+//! name is not valid UTF-8 and so can never be a key: the session's generation, written when
+//! the session is created: its prefix's [`namespace`] (`<prefix>/`) then a random 128-bit
+//! token in hex. A handle remembers the generation it attached to; every script first checks
+//! that the hash still carries it and answers the error `SSGONE` when it does not (the session
+//! was destroyed, or its lease reclaimed, since). Writes never create the hash, so no late
+//! write resurrects a session. Every script of a call touches exactly one key, so a session
+//! lives in one cluster slot.
+//!
+//! The namespace makes prefixes unambiguous. Prefix `app` with id `x:victim` and prefix
+//! `app:x` with id `victim` name the same key, `app:x:victim`; its generation tells whose
+//! session it is, attach refuses the other prefix (`SSTAKEN`), and no other call can reach it
+//! (they all check the whole generation).
 
 use ::redis::{Cmd, Script};
 
@@ -15,6 +21,15 @@ pub(crate) const GEN_FIELD: &[u8] = b"\xffgen";
 
 /// The error code a script answers when the handle's generation is gone.
 pub(crate) const GONE: &str = "SSGONE";
+
+/// The error code attach answers when the key holds a session of another prefix.
+pub(crate) const TAKEN: &str = "SSTAKEN";
+
+/// What starts the generation of every session of `prefix`: the prefix and `/`, which no
+/// prefix holds.
+pub(crate) fn namespace(prefix: &str) -> String {
+    format!("{prefix}/")
+}
 
 // Common arguments: KEYS[1] = the session's hash, ARGV[1] = the handle's generation,
 // ARGV[2] = the lease in ms ("0": none). `G` is GEN_FIELD spelled in Lua.
@@ -36,7 +51,7 @@ pub(crate) struct Lua {
 }
 
 impl Lua {
-    fn new(body: String) -> Self {
+    pub(crate) fn new(body: String) -> Self {
         let sha = Script::new(&body).get_hash().to_owned();
         Lua { body, sha }
     }
@@ -62,8 +77,9 @@ impl Lua {
 
 /// Every script, built once per backend.
 pub(crate) struct Scripts {
-    /// ARGV[1] = a fresh generation, ARGV[2] = lease. Returns the session's generation,
-    /// creating the session with the fresh one when the hash does not exist.
+    /// ARGV[1] = a fresh generation, ARGV[2] = lease, ARGV[3] = the namespace. Returns the
+    /// session's generation, creating the session with the fresh one when the hash does not
+    /// exist; `SSTAKEN` when it is another namespace's.
     pub attach: Lua,
     /// ARGV[3] = key, ARGV[4] = value.
     pub set: Lua,
@@ -79,10 +95,12 @@ pub(crate) struct Scripts {
     pub get_all: Lua,
     /// ARGV[3..] = key, value, key, value…
     pub set_many: Lua,
+    /// ARGV[3..] = key, value, key, value…: every other user field goes, in the same script.
+    pub replace_all: Lua,
     /// Deletes the hash when it still carries the handle's generation; else nothing.
     pub destroy: Lua,
-    /// PEXPIREs the hash when it still carries the handle's generation.
-    pub refresh: Lua,
+    /// ARGV[1] = the namespace. Deletes the hash when it holds a session of this namespace.
+    pub destroy_session: Lua,
 }
 
 impl Scripts {
@@ -96,6 +114,8 @@ local g = redis.call('HGET', KEYS[1], G)
 if not g then
   redis.call('HSET', KEYS[1], G, ARGV[1])
   g = ARGV[1]
+elseif string.sub(g, 1, #ARGV[3]) ~= ARGV[3] then
+  return redis.error_reply('SSTAKEN held by ' .. (string.match(g, '^(.*)/') or 'no prefix'))
 end
 {LEASE}
 return g
@@ -140,6 +160,20 @@ end
 {LEASE}
 return 1"
             )),
+            replace_all: checked(&format!(
+                r"
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if f ~= G then redis.call('HDEL', KEYS[1], f) end
+end
+local i = 3
+while i <= #ARGV do
+  local j = math.min(i + 399, #ARGV)
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, j))
+  i = j + 1
+end
+{LEASE}
+return 1"
+            )),
             destroy: Lua::new(
                 r"
 if redis.call('HGET', KEYS[1], '\255gen') == ARGV[1] then
@@ -148,12 +182,13 @@ end
 return 1"
                     .to_owned(),
             ),
-            refresh: Lua::new(
+            destroy_session: Lua::new(
                 r"
-if redis.call('HGET', KEYS[1], '\255gen') == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local g = redis.call('HGET', KEYS[1], '\255gen')
+if g and string.sub(g, 1, #ARGV[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
 end
-return 0"
+return 1"
                     .to_owned(),
             ),
         }
@@ -174,7 +209,7 @@ mod tests {
             &scripts.attach,
             &scripts.set,
             &scripts.destroy,
-            &scripts.refresh,
+            &scripts.destroy_session,
         ] {
             assert!(lua.body.contains(r"'\255gen'"));
         }

@@ -29,14 +29,20 @@ use std::time::Instant;
 use ::redis::{RedisError, RedisResult, Value};
 
 use super::errors::breaks_connection;
-use super::wire::{timed_out, Sender, Wire};
+use super::sock::{interrupted, Sock};
+use super::wire::{timed_out, Wire};
 use super::{closed, lock};
+
+/// What a pipe tells whoever cached through its connection (the near cache) when that
+/// connection is gone: called before any request queued on it answers.
+pub(crate) type OnLost = Arc<dyn Fn() + Send + Sync>;
 
 /// The shared connection and its queue.
 pub(crate) struct Pipe {
     state: Mutex<State>,
     /// Held by the leader for its whole term (and by `close`); never contended otherwise.
     io: Mutex<Io>,
+    on_lost: Option<OnLost>,
 }
 
 struct State {
@@ -45,7 +51,9 @@ struct State {
     /// The write side of the live connection when callers write their commands themselves
     /// (plain TCP): then a command goes out at once, not when the leader's read returns.
     /// `None` while there is no connection, and over TLS: then the leader writes.
-    sender: Option<Sender>,
+    sender: Option<Sock>,
+    /// The socket of the live connection, for `close` to end a leader's blocked read.
+    socket: Option<Sock>,
     /// A caller is writing `out` through `sender`; it writes until `out` is empty, so the
     /// bytes go out in the order of the queue.
     writing: bool,
@@ -99,6 +107,8 @@ enum Woken {
     Done(RedisResult<Vec<Value>>),
     Lead,
     TimedOut,
+    /// The host interrupted the wait (see [`crate::interrupt`]).
+    Interrupted,
 }
 
 impl Slot {
@@ -111,11 +121,15 @@ impl Slot {
 }
 
 impl Pipe {
-    pub(crate) fn new() -> Self {
+    /// A pipe that calls `on_lost` whenever its connection is dropped (a failure, a reset, a
+    /// close), before the requests queued on it answer.
+    pub(crate) fn watched(on_lost: Option<OnLost>) -> Self {
         Pipe {
+            on_lost,
             state: Mutex::new(State {
                 out: Vec::new(),
                 sender: None,
+                socket: None,
                 writing: false,
                 unsent: 0,
                 queue: VecDeque::new(),
@@ -174,6 +188,7 @@ impl Pipe {
             match self.wait(&slot) {
                 Woken::Done(result) => return result,
                 Woken::TimedOut => return Err(timed_out()),
+                Woken::Interrupted => return Err(interrupted().into()),
                 Woken::Lead => {}
             }
         }
@@ -181,6 +196,7 @@ impl Pipe {
     }
 
     fn wait(&self, slot: &Slot) -> Woken {
+        let mut parked = false;
         loop {
             {
                 let mut s = lock(&slot.inner);
@@ -196,7 +212,14 @@ impl Pipe {
                 }
             }
             let now = Instant::now();
-            if now >= slot.deadline {
+            let gives_up = if now >= slot.deadline {
+                Some(Woken::TimedOut)
+            } else if parked && crate::interrupt::requested() {
+                Some(Woken::Interrupted)
+            } else {
+                None
+            };
+            if let Some(why) = gives_up {
                 let mut st = lock(&self.state);
                 let mut s = lock(&slot.inner);
                 return match s.phase {
@@ -205,15 +228,16 @@ impl Pipe {
                         s.phase = Phase::Abandoned;
                         drop(s);
                         pass_lead(&mut st);
-                        Woken::TimedOut
+                        why
                     }
                     Phase::Waiting | Phase::Abandoned => {
                         s.phase = Phase::Abandoned;
-                        Woken::TimedOut
+                        why
                     }
                 };
             }
-            thread::park_timeout(slot.deadline - now);
+            thread::park_timeout(crate::interrupt::next_wake(now, slot.deadline) - now);
+            parked = true;
         }
     }
 
@@ -303,6 +327,16 @@ impl Pipe {
                     let owner = deliver(&mut st, value).1;
                     st.to_wake.extend(owner);
                 }
+                if io.wire.as_ref().is_some_and(Wire::was_interrupted) {
+                    // The host interrupted this caller, not the connection: its request is
+                    // abandoned (its reply will be dropped) and another caller leads.
+                    let mut s = lock(&mine.inner);
+                    if s.phase != Phase::Done {
+                        s.phase = Phase::Abandoned;
+                        s.failure = Some(e);
+                    }
+                    break;
+                }
                 drop(st);
                 self.fail_all(io, &e);
                 break;
@@ -346,7 +380,14 @@ impl Pipe {
         let fresh = io.wire.is_none();
         let result = (|| {
             if io.wire.is_none() {
-                io.wire = Some(dial(deadline)?);
+                let wire = dial(deadline)?;
+                let mut st = lock(&self.state);
+                if st.closed {
+                    return Err(closed()); // closed while dialling: nobody would end it
+                }
+                st.socket = Some(wire.socket());
+                drop(st);
+                io.wire = Some(wire);
             }
             let wire = io.wire.as_mut().expect("dialled above");
             wire.send(&io.sending, deadline)
@@ -368,9 +409,9 @@ impl Pipe {
 
     /// Writes `bytes`, then whatever queued up meanwhile, until nothing is left. A failed
     /// write aborts the connection: the leader's read then fails, and with it every request.
-    fn write_through(&self, sender: Sender, mut bytes: Vec<u8>, deadline: Instant) {
+    fn write_through(&self, sender: Sock, mut bytes: Vec<u8>, deadline: Instant) {
         loop {
-            let sent = sender.send(&bytes, deadline);
+            let sent = sender.send_all(&bytes, deadline);
             let mut st = lock(&self.state);
             if !st.sender.as_ref().is_some_and(|s| s.same(&sender)) {
                 return; // the connection was replaced; `writing` went with it
@@ -392,10 +433,15 @@ impl Pipe {
 
     /// Drops the connection and fails every queued request with `e`.
     fn fail_all(&self, io: &mut Io, e: &RedisError) {
-        io.wire = None;
+        if io.wire.take().is_some() {
+            if let Some(on_lost) = &self.on_lost {
+                on_lost();
+            }
+        }
         let mut st = lock(&self.state);
-        if let Some(sender) = st.sender.take() {
-            sender.abort(); // a write in progress on it ends at once
+        st.sender = None;
+        if let Some(socket) = st.socket.take() {
+            socket.abort(); // a write in progress on it ends at once
         }
         st.writing = false;
         st.out.clear();
@@ -415,10 +461,35 @@ impl Pipe {
         }
     }
 
-    /// Refuses new requests, fails the queued ones and drops the connection (after the
-    /// leader's term, which its deadline bounds).
+    /// Whether a connection is open (it may still turn out dead on its next request).
+    pub(crate) fn connected(&self) -> bool {
+        lock(&self.state).socket.is_some()
+    }
+
+    /// Ends the connection (the requests in flight on it fail); the next request dials a new
+    /// one. For a connection whose state the server no longer keeps (its invalidations lost).
+    pub(crate) fn reset(&self) {
+        if let Some(socket) = &lock(&self.state).socket {
+            socket.abort(); // a leader's read on it fails, and its term fails the queue
+        }
+        // No leader: drop it here, so the next request dials instead of failing on it.
+        if let Ok(mut io) = self.io.try_lock() {
+            let reset =
+                ::redis::RedisError::from((::redis::ErrorKind::Io, "the connection was reset"));
+            self.fail_all(&mut io, &reset);
+        }
+    }
+
+    /// Refuses new requests, fails the queued ones and drops the connection. A leader
+    /// blocked in a read or write on it returns at once: its socket is shut down first.
     pub(crate) fn close(&self) {
-        lock(&self.state).closed = true;
+        {
+            let mut st = lock(&self.state);
+            st.closed = true;
+            if let Some(socket) = &st.socket {
+                socket.abort();
+            }
+        }
         let mut io = lock(&self.io);
         self.fail_all(&mut io, &closed());
     }
@@ -431,7 +502,7 @@ const DIRECT_BELOW: usize = 16;
 
 /// Makes the caller the writer when callers write and nobody is writing: the connection's
 /// write side and everything queued.
-fn take_writing(st: &mut State) -> Option<(Sender, Vec<u8>)> {
+fn take_writing(st: &mut State) -> Option<(Sock, Vec<u8>)> {
     if st.writing || st.out.is_empty() {
         return None;
     }
@@ -476,4 +547,259 @@ fn pass_lead(st: &mut State) {
         }
     }
     st.leading = false;
+}
+
+#[cfg(test)]
+mod tests {
+    //! The shared connection against a scripted RESP peer on 127.0.0.1: each test's peer reads
+    //! commands with redis-rs's parser and answers (or does not) as the test needs.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backends::redis::test_peer::{bulk, next_command, Peer};
+
+    fn echo(text: &str) -> Vec<u8> {
+        ::redis::cmd("ECHO").arg(text).get_packed_command()
+    }
+
+    fn in_ms(ms: u64) -> Instant {
+        Instant::now() + Duration::from_millis(ms)
+    }
+
+    /// An echo peer that answers in batches of at most three, out of step with the requests:
+    /// 8 threads × 200 requests each get their own reply, whatever the batching.
+    #[test]
+    fn replies_reach_their_own_callers_in_order() {
+        let peer = Peer::start(|_, mut conn| {
+            let mut parser = ::redis::Parser::new();
+            let mut pending = Vec::new();
+            while let Some(cmd) = next_command(&mut parser, &mut conn) {
+                pending.push(cmd[1].clone());
+                if pending.len() == 3 || pending.len() % 2 == 1 {
+                    for p in pending.drain(..) {
+                        bulk(&mut conn, &p);
+                    }
+                }
+            }
+        });
+        let pipe = Pipe::watched(None);
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let (pipe, peer) = (&pipe, &peer);
+                scope.spawn(move || {
+                    for i in 0..200 {
+                        let mine = format!("{t}-{i}");
+                        let got = pipe
+                            .request(&echo(&mine), 1, in_ms(10_000), &peer.dial())
+                            .unwrap();
+                        assert_eq!(got, [Value::BulkString(mine.into_bytes())]);
+                    }
+                });
+            }
+        });
+        pipe.close();
+    }
+
+    /// A waiter that gives up at its deadline never receives a late reply: its reply, when it
+    /// comes, is dropped, and the next caller gets its own.
+    #[test]
+    fn a_waiter_that_gave_up_never_gets_a_late_reply() {
+        let (late_tx, late_rx) = mpsc::channel::<()>();
+        let late_rx = Mutex::new(late_rx);
+        let peer = Peer::start(move |_, mut conn| {
+            let mut parser = ::redis::Parser::new();
+            let hello = next_command(&mut parser, &mut conn).unwrap();
+            bulk(&mut conn, &hello[1]);
+            // The leader's and the follower's commands; the follower's reply waits until it
+            // gave up.
+            let first = next_command(&mut parser, &mut conn).unwrap();
+            let second = next_command(&mut parser, &mut conn).unwrap();
+            bulk(&mut conn, &first[1]);
+            lock(&late_rx).recv().unwrap();
+            bulk(&mut conn, &second[1]);
+            while let Some(cmd) = next_command(&mut parser, &mut conn) {
+                bulk(&mut conn, &cmd[1]);
+            }
+        });
+        let pipe = Pipe::watched(None);
+        // Connect first, so the two requests below are in flight together.
+        pipe.request(&echo("hello"), 1, in_ms(10_000), &peer.dial())
+            .unwrap();
+        std::thread::scope(|scope| {
+            let leader =
+                scope.spawn(|| pipe.request(&echo("leader"), 1, in_ms(10_000), &peer.dial()));
+            // The follower's command must go out after the leader's.
+            std::thread::sleep(Duration::from_millis(50));
+            let gave_up = pipe.request(&echo("follower"), 1, in_ms(200), &peer.dial());
+            assert!(gave_up.unwrap_err().is_timeout());
+            late_tx.send(()).unwrap();
+            assert_eq!(
+                leader.join().unwrap().unwrap(),
+                [Value::BulkString(b"leader".to_vec())]
+            );
+        });
+        let next = pipe
+            .request(&echo("next"), 1, in_ms(10_000), &peer.dial())
+            .unwrap();
+        assert_eq!(next, [Value::BulkString(b"next".to_vec())]);
+        pipe.close();
+    }
+
+    /// When the leader's deadline passes unanswered, every queued request fails at once (the
+    /// server left them all unanswered) and the next request dials a new connection.
+    #[test]
+    fn the_leaders_deadline_fails_the_queue_then_a_redial_works() {
+        let peer = Peer::start(|n, mut conn| {
+            let mut parser = ::redis::Parser::new();
+            if n == 0 {
+                while next_command(&mut parser, &mut conn).is_some() {} // mute
+                return;
+            }
+            while let Some(cmd) = next_command(&mut parser, &mut conn) {
+                bulk(&mut conn, &cmd[1]);
+            }
+        });
+        let pipe = Pipe::watched(None);
+        std::thread::scope(|scope| {
+            // The first request leads: the server leaves it unanswered past its deadline.
+            let leader = scope.spawn(|| pipe.request(&echo("leader"), 1, in_ms(300), &peer.dial()));
+            std::thread::sleep(Duration::from_millis(50));
+            let (tx, rx) = mpsc::channel();
+            let (pipe, peer) = (&pipe, &peer);
+            scope.spawn(move || {
+                tx.send(pipe.request(&echo("follower"), 1, in_ms(30_000), &peer.dial()))
+                    .unwrap()
+            });
+            assert!(leader.join().unwrap().is_err());
+            let follower = rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the follower waited for its own deadline");
+            assert!(follower.is_err(), "{follower:?}");
+        });
+        let again = pipe.request(&echo("again"), 1, in_ms(10_000), &peer.dial());
+        let again = again.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again, [Value::BulkString(b"again".to_vec())]);
+        pipe.close();
+    }
+
+    /// A connection that breaks with requests in flight fails them all, and none is ever sent
+    /// again: the server may have run it (a `del` run twice answers that its key was gone).
+    #[test]
+    fn a_broken_connection_fails_its_requests_and_never_resends_them() {
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = seen.clone();
+        let peer = Peer::start(move |n, mut conn| {
+            let mut parser = ::redis::Parser::new();
+            while let Some(cmd) = next_command(&mut parser, &mut conn) {
+                if cmd[1] == b"once" {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+                if n == 0 {
+                    // Read, never answered: the connection breaks mid-batch.
+                    let _ = conn.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
+                bulk(&mut conn, &cmd[1]);
+            }
+        });
+        let pipe = Pipe::watched(None);
+        let broken = pipe.request(&echo("once"), 1, in_ms(10_000), &peer.dial());
+        assert!(broken.is_err(), "{broken:?}");
+        let after = pipe
+            .request(&echo("after"), 1, in_ms(10_000), &peer.dial())
+            .unwrap();
+        assert_eq!(after, [Value::BulkString(b"after".to_vec())]);
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            1,
+            "the broken request was sent again"
+        );
+        pipe.close();
+    }
+
+    static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+    /// A host interrupts calls waiting on a mute server, as leader and as follower: both end
+    /// long before their deadlines, and the connection still serves the next caller.
+    #[test]
+    fn the_host_interrupts_waiting_calls() {
+        crate::interrupt::set_hook(|| STOP.load(Ordering::SeqCst));
+        let answer = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let answering = answer.clone();
+        // A server that stops answering and then answers everything, in order (as a stopped
+        // Redis does when it resumes).
+        let peer = Peer::start(move |_, mut conn| {
+            let mut parser = ::redis::Parser::new();
+            let mut unanswered = Vec::new();
+            while let Some(cmd) = next_command(&mut parser, &mut conn) {
+                unanswered.push(cmd[1].clone());
+                if answering.load(Ordering::SeqCst) {
+                    for text in unanswered.drain(..) {
+                        bulk(&mut conn, &text);
+                    }
+                }
+            }
+        });
+        let pipe = Pipe::watched(None);
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel();
+            for who in ["leader", "follower"] {
+                let (pipe, peer, tx) = (&pipe, &peer, tx.clone());
+                scope.spawn(move || {
+                    let got = crate::interrupt::interruptible(|| {
+                        pipe.request(&echo(who), 1, in_ms(60_000), &peer.dial())
+                    });
+                    tx.send((who, got)).unwrap();
+                });
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            STOP.store(true, Ordering::SeqCst);
+            for _ in 0..2 {
+                let (who, got) = rx
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("an interrupted call went on waiting");
+                assert!(got.is_err(), "{who}: {got:?}");
+            }
+        });
+        STOP.store(false, Ordering::SeqCst);
+        // The late replies of the abandoned requests are dropped; the next caller gets its own.
+        answer.store(true, Ordering::SeqCst);
+        let next = pipe
+            .request(&echo("next"), 1, in_ms(10_000), &peer.dial())
+            .unwrap();
+        assert_eq!(next, [Value::BulkString(b"next".to_vec())]);
+        pipe.close();
+    }
+
+    /// `close` ends a leader blocked on a mute server at once (its socket is shut down), long
+    /// before the leader's own deadline.
+    #[test]
+    fn close_ends_a_running_leader() {
+        let peer = Peer::start(|_, mut conn| {
+            let mut parser = ::redis::Parser::new();
+            while next_command(&mut parser, &mut conn).is_some() {} // mute
+        });
+        let pipe = Pipe::watched(None);
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel();
+            let (pipe, peer) = (&pipe, &peer);
+            scope.spawn(move || {
+                tx.send(pipe.request(&echo("x"), 1, in_ms(60_000), &peer.dial()))
+                    .unwrap()
+            });
+            std::thread::sleep(Duration::from_millis(100));
+            pipe.close();
+            let ended = rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("close left the leader blocked");
+            assert!(ended.is_err());
+        });
+        assert!(pipe
+            .request(&echo("y"), 1, in_ms(1000), &peer.dial())
+            .is_err());
+    }
 }

@@ -1,9 +1,11 @@
 //! One handle on one session hash. Every call is one script, one round trip.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ::redis::Value;
 
+use super::near::Cached;
 use super::scripts::GEN_FIELD;
 use super::Shared;
 use crate::backend::Session;
@@ -17,8 +19,9 @@ pub(crate) struct RedisSession {
     generation: Vec<u8>,
 }
 
-/// A fresh random generation: 128 bits, as 32 hex digits.
-fn new_generation() -> Vec<u8> {
+/// A fresh generation of a session of `namespace`: the namespace, then 128 random bits as 32
+/// hex digits.
+fn new_generation(namespace: &str) -> Vec<u8> {
     let mut raw = [0u8; 16];
     if getrandom::fill(&mut raw).is_err() {
         // No OS randomness (never seen on a supported target): fall back on a seeded hasher
@@ -38,35 +41,54 @@ fn new_generation() -> Vec<u8> {
             half.copy_from_slice(&h.finish().to_le_bytes());
         }
     }
-    raw.iter()
-        .flat_map(|b| [b >> 4, b & 15])
-        .map(|n| b"0123456789abcdef"[n as usize])
-        .collect()
+    let mut out = namespace.as_bytes().to_vec();
+    out.extend(
+        raw.iter()
+            .flat_map(|b| [b >> 4, b & 15])
+            .map(|n| b"0123456789abcdef"[n as usize]),
+    );
+    out
 }
 
 impl RedisSession {
     /// Attaches to `sid`: adopts the generation of its hash, or creates the hash.
     pub(crate) fn attach(shared: &Arc<Shared>, sid: &SessionId) -> Result<Self> {
         let key = shared.key(sid);
-        let fresh = new_generation();
+        let fresh = new_generation(&shared.namespace);
         let reply = shared.script(
             "attach",
             &shared.scripts.attach,
             &key,
-            &[&fresh, shared.ttl_arg.as_bytes()],
+            &[
+                &fresh,
+                shared.ttl_arg.as_bytes(),
+                shared.namespace.as_bytes(),
+            ],
         )?;
         let generation = match reply {
             Value::BulkString(g) => g,
             other => return Err(shared.names.unexpected("attach", &format!("{other:?}"))),
         };
         if let Some(leases) = &shared.leases {
-            leases.hold(&key, &generation);
+            leases.hold(&key, shared.ttl_arg.as_bytes());
         }
         Ok(RedisSession {
             shared: shared.clone(),
             key,
             generation,
         })
+    }
+
+    /// A script that changes the session: with a near cache, the session is forgotten before
+    /// the write goes out and once it is answered, so this factory reads its own writes.
+    fn write(&self, op: &str, lua: &super::Lua, extra: &[&[u8]]) -> Result<Value> {
+        let Some(near) = &self.shared.near else {
+            return self.run(op, lua, extra);
+        };
+        near.forget(&self.key);
+        let result = self.run(op, lua, extra);
+        near.forget(&self.key);
+        result
     }
 
     fn run(&self, op: &str, lua: &super::Lua, extra: &[&[u8]]) -> Result<Value> {
@@ -107,13 +129,45 @@ impl RedisSession {
 }
 
 impl Session for RedisSession {
-    // The hot path needs no script: one HMGET of the generation and the key is atomic, and
-    // the generation is checked here.
+    /// With a near cache, a cached session answers here, without a round trip.
+    fn get_cached(&self, key: &str, visit: &mut dyn FnMut(&[u8])) -> Option<Result<bool>> {
+        let near = self.shared.near.as_ref()?;
+        Some(
+            match near.cached(&self.key, &self.generation, key, visit)? {
+                Cached::Hit(found) => Ok(found),
+                Cached::Gone => Err(Error::destroyed()),
+            },
+        )
+    }
+
+    /// Always a round trip, and no script: one HMGET of the generation and the key is atomic,
+    /// and the generation is checked here. With a near cache, the answer fills the cache
+    /// (unless an invalidation voided the read's token meanwhile).
     fn get(&self, key: &str, visit: &mut dyn FnMut(&[u8])) -> Result<bool> {
+        let token = self
+            .shared
+            .near
+            .as_ref()
+            .map(|near| near.reading(&self.key));
         let mut cmd = ::redis::cmd("HMGET");
         cmd.arg(&self.key).arg(GEN_FIELD).arg(key);
-        let reply = self.shared.call("get", |_| cmd.clone())?;
-        let mut items = match reply {
+        // A fill also asks how long the lease has left: the entry lapses then (see near).
+        let sent = Instant::now();
+        let (reply, left) = if token.is_some() {
+            let pttl = ::redis::cmd("PTTL").arg(&self.key).get_packed_command();
+            let pack = |_: bool, packed: &mut Vec<u8>| {
+                cmd.write_packed_command(packed);
+                packed.extend_from_slice(&pttl);
+            };
+            let mut replies = self.shared.calls("get", &self.key, 2, pack)?.into_iter();
+            (replies.next(), replies.next())
+        } else {
+            (
+                Some(self.shared.call("get", &self.key, |_| cmd.clone())?),
+                None,
+            )
+        };
+        let mut items = match reply.unwrap_or(Value::Nil) {
             Value::Array(items) if items.len() == 2 => items.into_iter(),
             other => return Err(self.shared.names.unexpected("get", &format!("{other:?}"))),
         };
@@ -121,19 +175,37 @@ impl Session for RedisSession {
             Some(Value::BulkString(g)) if g == self.generation => {}
             _ => return Err(Error::destroyed()),
         }
-        match items.next() {
-            Some(Value::BulkString(doc)) => {
-                visit(&doc);
-                Ok(true)
-            }
-            Some(Value::Nil) => Ok(false),
-            other => Err(self.shared.names.unexpected("get", &format!("{other:?}"))),
+        let doc = match items.next() {
+            Some(Value::BulkString(doc)) => Some(doc),
+            Some(Value::Nil) => None,
+            other => return Err(self.shared.names.unexpected("get", &format!("{other:?}"))),
+        };
+        if let (Some(near), Some(token)) = (&self.shared.near, token) {
+            let lapses = match left {
+                Some(Value::Int(ms)) if ms >= 0 => Some(sent + Duration::from_millis(ms as u64)),
+                _ => None, // -1: no lease
+            };
+            near.fill(
+                &self.key,
+                token,
+                &self.generation,
+                key,
+                doc.as_deref(),
+                lapses,
+            );
         }
+        Ok(match doc {
+            Some(doc) => {
+                visit(&doc);
+                true
+            }
+            None => false,
+        })
     }
 
     fn set(&self, key: &str, doc: &[u8]) -> Result<()> {
         let s = &self.shared.scripts;
-        self.run("set", &s.set, &[key.as_bytes(), doc])?;
+        self.write("set", &s.set, &[key.as_bytes(), doc])?;
         Ok(())
     }
 
@@ -143,7 +215,7 @@ impl Session for RedisSession {
     }
 
     fn del(&self, key: &str) -> Result<bool> {
-        let v = self.run("del", &self.shared.scripts.del, &[key.as_bytes()])?;
+        let v = self.write("del", &self.shared.scripts.del, &[key.as_bytes()])?;
         Ok(self.int("del", v)? != 0)
     }
 
@@ -171,25 +243,39 @@ impl Session for RedisSession {
     }
 
     fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<()> {
-        let mut extra: Vec<&[u8]> = Vec::with_capacity(entries.len() * 2);
-        for (key, doc) in entries {
-            extra.push(key.as_bytes());
-            extra.push(doc);
-        }
-        self.run("set_many", &self.shared.scripts.set_many, &extra)?;
+        self.write("set_many", &self.shared.scripts.set_many, &pairs(entries))?;
+        Ok(())
+    }
+
+    fn replace_all(&self, entries: &[(&str, &[u8])]) -> Result<()> {
+        self.write(
+            "replace_all",
+            &self.shared.scripts.replace_all,
+            &pairs(entries),
+        )?;
         Ok(())
     }
 
     fn destroy(&self) -> Result<()> {
-        self.run("destroy", &self.shared.scripts.destroy, &[])?;
+        self.write("destroy", &self.shared.scripts.destroy, &[])?;
         Ok(())
     }
+}
+
+/// Entries as the flat key, value, key, value… arguments of a script.
+fn pairs<'a>(entries: &[(&'a str, &'a [u8])]) -> Vec<&'a [u8]> {
+    let mut flat: Vec<&[u8]> = Vec::with_capacity(entries.len() * 2);
+    for (key, doc) in entries {
+        flat.push(key.as_bytes());
+        flat.push(doc);
+    }
+    flat
 }
 
 impl Drop for RedisSession {
     fn drop(&mut self) {
         if let Some(leases) = &self.shared.leases {
-            leases.release(&self.key, &self.generation);
+            leases.release(&self.key);
         }
     }
 }

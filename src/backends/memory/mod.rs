@@ -14,10 +14,32 @@ use dashmap::DashMap;
 use hashbrown::HashTable;
 use once_cell::sync::Lazy;
 
+use super::{BackendConfig, Kind};
 use crate::backend::{Backend, Session};
+use crate::config::Options;
 use crate::error::{Error, Result};
 use crate::names::SessionId;
 use crate::periodic::Periodic;
+
+/// `memory://`: nothing may follow the scheme but options.
+pub(crate) const KIND: Kind = Kind {
+    schemes: &["memory"],
+    options: &[],
+    parse: |_, rest, _: &mut Options| {
+        if rest.is_empty() {
+            return Ok(BackendConfig::Memory);
+        }
+        // A url written for another backend may carry credentials: the message quotes only
+        // what follows the last '@', so a password never appears in it (docs/API.md §1).
+        let shown = match rest.rsplit_once('@') {
+            Some((_, after)) => format!("***@{after}"),
+            None => rest.to_owned(),
+        };
+        Err(Error::config(format!(
+            "memory:// takes no host or path, got {shown:?}: use memory:// (options go after `?`)"
+        )))
+    },
+};
 
 type Hasher = foldhash::fast::RandomState;
 
@@ -336,6 +358,16 @@ impl Session for MemorySession {
         let mut data = self.cell.write();
         let data = data.live_mut()?;
         data.entries.reserve(entries.len(), Entry::rehash);
+        for (key, doc) in entries {
+            data.insert(key, doc);
+        }
+        Ok(())
+    }
+
+    fn replace_all(&self, entries: &[(&str, &[u8])]) -> Result<()> {
+        let mut data = self.cell.write();
+        let data = data.live_mut()?;
+        data.entries.clear();
         for (key, doc) in entries {
             data.insert(key, doc);
         }

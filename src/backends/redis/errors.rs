@@ -1,35 +1,48 @@
-//! Turns redis-rs errors into core errors: `Destroyed` for a generation mismatch, `Timeout`
-//! for an answer that did not come in time, `Backend` (naming the server and what happened)
-//! for everything else. A password never reaches a message.
+//! Turns redis-rs errors into core errors: `Destroyed` for a generation mismatch,
+//! `InvalidArg` for a session id another prefix's session holds, `Timeout` for an answer that
+//! did not come in time, `Backend` (naming the server and what happened) for everything else.
+//!
+//! A password never reaches a message: messages name the servers by their redacted url, and
+//! the texts they quote (server error replies, I/O errors) never carry the url's credentials,
+//! which only ever travel inside an AUTH command.
 
 use ::redis::{ErrorKind as RedisKind, RedisError, ServerErrorKind};
 
-use super::scripts::GONE;
+use super::scripts::{GONE, TAKEN};
 use crate::error::{Error, ErrorKind};
 
-/// What a failed call names in its message: the servers (password redacted) and the secret
-/// to scrub from any text a library may echo.
+/// What a failed call names in its message: the servers, password redacted.
 pub(crate) struct Names {
     /// The redacted url of the servers, e.g. `redis://app:***@127.0.0.1:6379`.
     pub server: String,
-    /// The password, to be scrubbed from messages.
-    pub password: Option<String>,
 }
 
 impl Names {
-    fn scrub(&self, text: String) -> String {
-        match &self.password {
-            Some(p) if !p.is_empty() && text.contains(p.as_str()) => {
-                text.replace(p.as_str(), "***")
-            }
-            _ => text,
-        }
-    }
-
     /// The error for a failed `op` (e.g. "get", "connect").
     pub(crate) fn error(&self, op: &str, e: &RedisError) -> Error {
         if e.code() == Some(GONE) {
             return Error::destroyed();
+        }
+        if e.code() == Some(TAKEN) {
+            return Error::new(
+                ErrorKind::InvalidArg,
+                format!(
+                    "{}: {op}: the session's key is another prefix's session ({}): \
+                     choose prefixes that are not one another followed by ':'",
+                    self.server,
+                    e.detail().unwrap_or_default()
+                ),
+            );
+        }
+        if e.kind() == RedisKind::Parse {
+            return Error::new(
+                ErrorKind::Backend,
+                format!(
+                    "{}: {op}: the server did not answer like Redis (is the host and port \
+                     of a Redis server?): {e}",
+                    self.server
+                ),
+            );
         }
         let kind = if e.is_timeout() {
             ErrorKind::Timeout
@@ -47,10 +60,7 @@ impl Names {
             RedisKind::Server(ServerErrorKind::MasterDown) => "master is down",
             _ => "request failed",
         };
-        Error::new(
-            kind,
-            self.scrub(format!("{}: {op}: {what}: {e}", self.server)),
-        )
+        Error::new(kind, format!("{}: {op}: {what}: {e}", self.server))
     }
 
     /// The error for a call that passed `timeout_ms`.
