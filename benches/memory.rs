@@ -5,6 +5,9 @@
 //!
 //! Run: `make bench` (or `cargo bench --bench memory`).
 
+// criterion_group! and criterion_main! generate undocumented public functions.
+#![allow(missing_docs)]
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::{Arc, Barrier, RwLock};

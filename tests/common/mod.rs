@@ -4,31 +4,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The urls `tests/redis/harness.sh` exported, or `memory://` alone.
+/// The urls `tests/redis/harness.sh` exported (separated by whitespace), or `memory://` alone.
 pub fn urls() -> Vec<String> {
     match std::env::var("SESSIONSTORE_TEST_URLS") {
-        Ok(list) if !list.trim().is_empty() => split_urls(&list),
+        Ok(list) if !list.trim().is_empty() => list.split_whitespace().map(str::to_owned).collect(),
         _ => vec!["memory://".to_owned()],
     }
-}
-
-/// Splits a comma- (or space-) separated url list. Sentinel and cluster urls hold commas
-/// themselves, so a piece without `://` continues the url before it.
-pub fn split_urls(list: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for piece in list
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|p| !p.is_empty())
-    {
-        match out.last_mut() {
-            Some(last) if !piece.contains("://") => {
-                last.push(',');
-                last.push_str(piece);
-            }
-            _ => out.push(piece.to_owned()),
-        }
-    }
-    out
 }
 
 /// The urls of Redis servers only (the cross-factory tests: two factories = two nodes).

@@ -10,9 +10,8 @@
 #   - Sentinel: one master, one replica, three sentinels watching master `mymaster`;
 #   - a Redis Cluster of 6 nodes (3 masters, 3 replicas), and a TLS-only one.
 # and exports to COMMAND:
-#   SESSIONSTORE_TEST_URLS         memory, standalone, sentinel, cluster urls, comma-separated;
-#                                  sentinel/cluster urls hold commas too, so a reader joins a
-#                                  piece without "://" to the url before it
+#   SESSIONSTORE_TEST_URLS         memory, standalone, sentinel, cluster urls, separated by
+#                                  spaces (urls hold commas, never spaces): split on whitespace
 #   SESSIONSTORE_TEST_ACL_URL      standalone url with the ACL user's right password
 #   SESSIONSTORE_TEST_READER_URL   standalone url of a user denied HSET/HDEL/DEL
 #   SESSIONSTORE_TEST_TLS_URL      rediss:// url of the TLS server
@@ -32,11 +31,17 @@ fi
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
   echo "harness: installing redis-server and redis-tools" >&2
   export DEBIAN_FRONTEND=noninteractive
-  # policy-rc.d 101: the package must not start its own service.
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  # policy-rc.d 101: the package must not start its own service. A policy the machine already
+  # has is put back afterwards, byte for byte.
+  policy=/usr/sbin/policy-rc.d
+  saved=$(mktemp)
+  had_policy=false
+  if [ -e "$policy" ]; then cp -p "$policy" "$saved"; had_policy=true; fi
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
   apt-get update -qq >/dev/null
-  apt-get install -y -qq redis-server redis-tools >/dev/null
-  rm -f /usr/sbin/policy-rc.d
+  apt-get install -y -qq redis-server redis-tools >/dev/null || { $had_policy && cp -p "$saved" "$policy" || rm -f "$policy"; exit 1; }
+  if $had_policy; then cp -p "$saved" "$policy"; else rm -f "$policy"; fi
+  rm -f "$saved"
 fi
 command -v openssl >/dev/null || { apt-get install -y -qq openssl >/dev/null; }
 
@@ -207,7 +212,7 @@ redis-cli --tls --cacert "$DIR/ca.crt" --cluster create "${TLS_CLUSTER[@]}" \
 for n in "${TLS_CLUSTER[@]}"; do cluster_ok "${n#*:}" --tls --cacert "$DIR/ca.crt"; done
 
 join() { local IFS=$1; shift; echo "$*"; }
-export SESSIONSTORE_TEST_URLS="memory://,redis://127.0.0.1:$P_ALONE,redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster,redis+cluster://$(join , "${CLUSTER[@]}")"
+export SESSIONSTORE_TEST_URLS="memory:// redis://127.0.0.1:$P_ALONE redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster redis+cluster://$(join , "${CLUSTER[@]}")"
 export SESSIONSTORE_TEST_ACL_URL="redis://app:s3cret-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_READER_URL="redis://reader:r3ader-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_TLS_URL="rediss://127.0.0.1:$P_TLS"

@@ -1,4 +1,4 @@
-# Make rules of the Redis backend (issue 4), included by the top Makefile.
+# Make rules of the Redis backend, included by the top Makefile.
 .PHONY: test-redis bench-redis
 
 ## test-redis: the Rust backend suites against real servers that tests/redis/harness.sh starts
@@ -9,6 +9,6 @@ test-redis:
 	$(CARGO) test --quiet --no-run $(REDIS_TESTS)
 	tests/redis/harness.sh $(CARGO) test --quiet $(REDIS_TESTS)
 
-## bench-redis: C ABI set/get beside redis-benchmark on one local redis-server (issue 4).
+## bench-redis: C ABI set/get beside redis-benchmark on one local redis-server.
 bench-redis:
 	scripts/bench-redis.sh
