@@ -16,7 +16,8 @@ import gc
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import sessionstore
 
@@ -97,20 +98,42 @@ def bench(n: int, repeat: int) -> list[tuple[str, dict[str, float]]]:
 
             def do_get() -> None:
                 for _ in keys:
-                    get("key"); get("key"); get("key"); get("key"); get("key")
-                    get("key"); get("key"); get("key"); get("key"); get("key")
+                    get("key")
+                    get("key")
+                    get("key")
+                    get("key")
+                    get("key")
+                    get("key")
+                    get("key")
+                    get("key")
+                    get("key")
+                    get("key")
 
             def do_set() -> None:
                 for _ in keys:
-                    set_("key", value); set_("key", value); set_("key", value)
-                    set_("key", value); set_("key", value); set_("key", value)
-                    set_("key", value); set_("key", value); set_("key", value)
+                    set_("key", value)
+                    set_("key", value)
+                    set_("key", value)
+                    set_("key", value)
+                    set_("key", value)
+                    set_("key", value)
+                    set_("key", value)
+                    set_("key", value)
+                    set_("key", value)
                     set_("key", value)
 
             def do_has() -> None:
                 for _ in keys:
-                    has("key"); has("key"); has("key"); has("key"); has("key")
-                    has("key"); has("key"); has("key"); has("key"); has("key")
+                    has("key")
+                    has("key")
+                    has("key")
+                    has("key")
+                    has("key")
+                    has("key")
+                    has("key")
+                    has("key")
+                    has("key")
+                    has("key")
 
             results[sname] = {
                 "get": ops_per_s(do_get, n, repeat),
@@ -127,22 +150,30 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=200_000, help="operations per run")
     parser.add_argument("-r", "--repeat", type=int, default=5, help="runs (best is kept)")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, sessionstore {sessionstore.__version__}, "
-          f"{args.n} ops per run, best of {args.repeat}")
-    print(f"{'value':6} {'op':4} {'sessionstore':>14} {'locked dict':>14} {'plain dict':>14}"
-          f" {'vs locked':>10} {'vs plain':>9}")
+    print(
+        f"python {sys.version.split()[0]}, sessionstore {sessionstore.__version__}, "
+        f"{args.n} ops per run, best of {args.repeat}"
+    )
+    print(
+        f"{'value':6} {'op':4} {'sessionstore':>14} {'locked dict':>14} {'plain dict':>14}"
+        f" {'vs locked':>10} {'vs plain':>9}"
+    )
     verdicts = []
     for vname, results in bench(args.n, args.repeat):
         for op in ("get", "set", "has"):
             ours = results["sessionstore"][op]
             locked = results["locked dict"][op]
             plain = results["plain dict"][op]
-            print(f"{vname:6} {op:4} {ours:>12,.0f}/s {locked:>12,.0f}/s {plain:>12,.0f}/s"
-                  f" {ours / locked:>9.2f}x {ours / plain:>8.2f}x")
+            print(
+                f"{vname:6} {op:4} {ours:>12,.0f}/s {locked:>12,.0f}/s {plain:>12,.0f}/s"
+                f" {ours / locked:>9.2f}x {ours / plain:>8.2f}x"
+            )
             if vname == "str" and op in ("get", "set"):
                 target = 2.0 if op == "get" else 1.0
-                verdicts.append(f"{op} of a short str: {ours / locked:.2f}x the locked dict "
-                                f"(target {target}x): {'met' if ours / locked >= target else 'MISSED'}")
+                verdicts.append(
+                    f"{op} of a short str: {ours / locked:.2f}x the locked dict "
+                    f"(target {target}x): {'met' if ours / locked >= target else 'MISSED'}"
+                )
     print("\n".join(verdicts))
     return 0
 

@@ -1,4 +1,4 @@
-//! Python values <-> the portable MessagePack format of API.md §3, implemented once here.
+//! Python values <-> the portable MessagePack format of docs/API.md §3, implemented once here.
 //!
 //! Encoding writes with `rmp` straight from the Python objects into one buffer; decoding reads
 //! markers with `rmp` from a borrowed slice and builds the Python objects directly. Both bound
@@ -247,18 +247,7 @@ impl Encoder<'_, '_> {
 
     fn int(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
         if let Ok(v) = obj.extract::<i64>() {
-            // Java reads the int8/int16 markers as Byte/Short (its own Byte and Short write
-            // them), so a Python int never uses them: a negative int past the fixint range
-            // takes int32 (Java: Integer) or int64 (Java: Long), as API.md §3 says foreign ints
-            // read. Non-negative ints take the smallest uint form, which Java reads as Integer
-            // when it fits, else Long.
-            // Writing into a Vec cannot fail.
-            match v {
-                0.. => drop(rmp::encode::write_uint(self.out, v as u64)),
-                -32..=-1 => drop(rmp::encode::write_nfix(self.out, v as i8)),
-                -2_147_483_648..=-33 => drop(rmp::encode::write_i32(self.out, v as i32)),
-                _ => drop(rmp::encode::write_i64(self.out, v)),
-            }
+            sessionstore::value::write_int(self.out, v);
             return Ok(());
         }
         if let Ok(v) = obj.extract::<u64>() {

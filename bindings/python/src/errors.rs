@@ -1,4 +1,4 @@
-//! The exception classes of API.md §6 and the one place where a core [`ErrorKind`] becomes one.
+//! The exception classes of docs/API.md §6 and the one place where a core [`ErrorKind`] becomes one.
 //!
 //! The classes subclass the built-ins a Python user already catches (`ValueError` for bad
 //! input), which `create_exception!` cannot express (one base only), so they are made at
@@ -13,6 +13,7 @@ use sessionstore::{Error, ErrorKind};
 /// The exception classes, made once by [`register`].
 struct Classes {
     store: Py<PyType>,
+    store_closed: Py<PyType>,
     destroyed: Py<PyType>,
     factory_closed: Py<PyType>,
     backend: Py<PyType>,
@@ -28,6 +29,7 @@ static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
 #[derive(Clone, Copy)]
 enum Class {
     Store,
+    StoreClosed,
     Destroyed,
     FactoryClosed,
     Backend,
@@ -65,6 +67,12 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
             "StoreError",
             &[&exception],
             "Base class of every sessionstore error.",
+        )?;
+        let store_closed = new_class(
+            py,
+            "StoreClosedError",
+            &[&store],
+            "The store was closed (its handle released): open a new one with create_store.",
         )?;
         let destroyed = new_class(
             py,
@@ -110,6 +118,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
         )?;
         Ok(Classes {
             store: store.unbind(),
+            store_closed: store_closed.unbind(),
             destroyed: destroyed.unbind(),
             factory_closed: factory_closed.unbind(),
             backend: backend.unbind(),
@@ -121,6 +130,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     })?;
     for class in [
         &classes.store,
+        &classes.store_closed,
         &classes.destroyed,
         &classes.factory_closed,
         &classes.backend,
@@ -142,6 +152,7 @@ fn raise(py: Python<'_>, class: Class, message: String) -> PyErr {
     };
     let class = match class {
         Class::Store => &classes.store,
+        Class::StoreClosed => &classes.store_closed,
         Class::Destroyed => &classes.destroyed,
         Class::FactoryClosed => &classes.factory_closed,
         Class::Backend => &classes.backend,
@@ -165,10 +176,19 @@ pub fn to_py(py: Python<'_>, error: Error) -> PyErr {
         ErrorKind::Timeout => Class::Timeout,
         // Only the raw (bytes) reads answer `Type`; this binding never makes them.
         ErrorKind::Type => return PyTypeError::new_err(error.message().to_owned()),
-        // `InvalidHandle`, `Internal` and kinds added later.
+        // This binding's only invalid handle is a store its `close()` released.
+        ErrorKind::InvalidHandle => Class::StoreClosed,
+        // `Internal` and kinds added later.
         _ => Class::Store,
     };
     raise(py, class, error.message().to_owned())
+}
+
+/// True when `e` is a `StoreDestroyedError`.
+pub fn is_destroyed(py: Python<'_>, e: &PyErr) -> bool {
+    CLASSES
+        .get(py)
+        .is_some_and(|classes| e.is_instance(py, classes.destroyed.bind(py)))
 }
 
 /// Shorthand for `result.map_err(|e| to_py(py, e))`.
@@ -184,13 +204,23 @@ impl<T> IntoPy<T> for Result<T, Error> {
     }
 }
 
-/// A call on a store whose `close()` already released it.
-pub fn store_closed(py: Python<'_>, session_id: &str) -> PyErr {
-    raise(
-        py,
-        Class::Store,
+/// A call on a store whose `close()` already released it, as a core error (it may be made on
+/// a worker thread, without the GIL): a released handle, so a `StoreClosedError`.
+pub fn released(session_id: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidHandle,
         format!("the store of session {session_id:?} was closed (released); open a new one with create_store"),
     )
+}
+
+/// A panic caught on a worker thread, as a core error (a bug: the process goes on).
+pub fn panicked(payload: &(dyn std::any::Any + Send)) -> Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic");
+    Error::new(ErrorKind::Internal, format!("internal error: {what}"))
 }
 
 /// A call, in a forked child, on an object its parent created.

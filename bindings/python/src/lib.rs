@@ -2,10 +2,15 @@
 //!
 //! `python/sessionstore/__init__.py` re-exports the public names; this module is private.
 
+mod aio;
+mod blocking;
 mod codec;
 mod errors;
+mod exec;
 mod factory;
+mod factory_handle;
 mod fork;
+mod handle;
 mod store;
 
 use pyo3::prelude::*;
@@ -35,9 +40,12 @@ fn unpackb<'py>(data: &Bound<'py, PyAny>, allow_pickle: bool) -> PyResult<Bound<
 #[pymodule]
 fn _sessionstore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     fork::register();
+    blocking::register();
     errors::register(m)?;
     m.add_class::<factory::StoreFactory>()?;
     m.add_class::<store::Store>()?;
+    m.add_class::<aio::AsyncStoreFactory>()?;
+    m.add_class::<aio::AsyncStore>()?;
     m.add_class::<codec::Opaque>()?;
     m.add_function(wrap_pyfunction!(packb, m)?)?;
     m.add_function(wrap_pyfunction!(unpackb, m)?)?;

@@ -1,198 +1,41 @@
-//! `sessionstore.Store`: one handle on one session, with dict semantics.
+//! `sessionstore.Store`: one handle on one session, with dict semantics. The operations live
+//! in [`StoreHandle`]; this class runs them [`Blocking`] and adds the mapping protocol.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
-use sessionstore::Result as CoreResult;
 
-use crate::codec;
-use crate::errors::{self, IntoPy};
-use crate::fork::Origin;
+use crate::exec::Blocking;
+use crate::handle::{self, StoreHandle};
 
-/// One handle on one session's key-value data.
+/// One handle on one session's key-value data: a `collections.abc.MutableMapping` of `str`
+/// keys.
 ///
-/// Values are the portable types of API.md §3. The handle is released by `close()` (or the end
-/// of a `with` block, or garbage collection); the data stays until `destroy()`.
+/// Values are the portable types of docs/API.md §3. The handle is released by `close()` (or
+/// the end of a `with` block, or garbage collection); the data stays until `destroy()`.
 #[pyclass(frozen, mapping, module = "sessionstore", name = "Store")]
 pub struct Store {
-    /// `None` once `close()` released the handle.
-    inner: RwLock<Option<sessionstore::Store>>,
-    session_id: Py<PyString>,
-    allow_pickle: bool,
-    /// The backend may block: run the core without the GIL.
-    remote: bool,
-    origin: Origin,
-    /// `destroyed` as it was when the handle was released.
-    destroyed_at_close: AtomicBool,
+    handle: Arc<StoreHandle>,
 }
 
-/// What a read under the backend's lock hands out.
-enum Read<'py> {
-    /// Decoded in place (a scalar: no Python code could run while the lock was held).
-    Decoded(PyResult<Bound<'py, PyAny>>),
-    /// A copy of the document, to decode once the lock is released.
-    Copied(Vec<u8>),
+/// A key argument as text: a `str`, else `TypeError("key must be str, not int")`.
+pub(crate) fn key_arg<'a>(key: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
+    match key.cast::<PyString>() {
+        Ok(text) => text.to_str(),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "key must be str, not {}",
+            key.get_type().qualname()?
+        ))),
+    }
 }
 
-impl Store {
-    pub(crate) fn new(
-        py: Python<'_>,
-        inner: sessionstore::Store,
-        allow_pickle: bool,
-        origin: Origin,
-    ) -> Self {
+impl From<StoreHandle> for Store {
+    fn from(handle: StoreHandle) -> Self {
         Store {
-            session_id: PyString::new(py, inner.session_id().as_str()).unbind(),
-            remote: inner.is_remote(),
-            inner: RwLock::new(Some(inner)),
-            allow_pickle,
-            origin,
-            destroyed_at_close: AtomicBool::new(false),
+            handle: Arc::new(handle),
         }
-    }
-
-    fn guard(&self) -> RwLockReadGuard<'_, Option<sessionstore::Store>> {
-        // A panic cannot leave an `Option` half-written: a poisoned lock is still consistent.
-        self.inner.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn is_destroyed(&self) -> bool {
-        match self.guard().as_ref() {
-            Some(store) => store.is_destroyed(),
-            None => self.destroyed_at_close.load(Ordering::Relaxed),
-        }
-    }
-
-    fn is_closed(&self) -> bool {
-        self.guard().is_none()
-    }
-
-    fn closed_error(&self, py: Python<'_>) -> PyErr {
-        errors::store_closed(py, &self.session_id.bind(py).to_string_lossy())
-    }
-
-    /// Runs `f` on the open core store, with the GIL held (memory backend: the core never
-    /// blocks and never calls back into Python while it holds its locks).
-    #[inline]
-    fn with<R>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&sessionstore::Store) -> CoreResult<R>,
-    ) -> PyResult<R> {
-        self.origin.check(py)?;
-        let guard = self.guard();
-        let store = guard.as_ref().ok_or_else(|| self.closed_error(py))?;
-        f(store).py_err(py)
-    }
-
-    /// Runs `f` on the open core store, without the GIL when the backend may block. `f` gets
-    /// owned arguments only (it may run while other Python threads change their objects).
-    #[inline]
-    fn call<R: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&sessionstore::Store) -> CoreResult<R> + Send,
-    ) -> PyResult<R> {
-        if !self.remote {
-            return self.with(py, f);
-        }
-        self.origin.check(py)?;
-        let result = py.detach(|| {
-            let guard = self.guard();
-            guard.as_ref().map(f)
-        });
-        match result {
-            Some(result) => result.py_err(py),
-            None => Err(self.closed_error(py)),
-        }
-    }
-
-    /// The decoded value of `key`, `None` when it has none.
-    fn read<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let allow_pickle = self.allow_pickle;
-        if self.remote {
-            let key = key.to_owned();
-            let doc = self.call(py, move |s| s.get(&key))?;
-            return doc
-                .map(|doc| codec::decode(py, &doc, allow_pickle))
-                .transpose();
-        }
-        let read = self.with(py, |s| {
-            s.get_with(key, |doc| {
-                if codec::decodes_without_python_code(doc) {
-                    Read::Decoded(codec::decode(py, doc, allow_pickle))
-                } else {
-                    Read::Copied(doc.to_vec())
-                }
-            })
-        })?;
-        match read {
-            None => Ok(None),
-            Some(Read::Decoded(value)) => value.map(Some),
-            Some(Read::Copied(doc)) => codec::decode(py, &doc, allow_pickle).map(Some),
-        }
-    }
-
-    fn write(&self, py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let mut doc = Vec::new();
-        codec::encode(value, self.allow_pickle, &mut doc)?;
-        if self.remote {
-            let key = key.to_owned();
-            return self.call(py, move |s| s.set_encoded(&key, &doc));
-        }
-        self.with(py, |s| s.set_encoded(key, &doc))
-    }
-
-    fn has_key(&self, py: Python<'_>, key: &str) -> PyResult<bool> {
-        if self.remote {
-            let key = key.to_owned();
-            return self.call(py, move |s| s.has(&key));
-        }
-        self.with(py, |s| s.has(key))
-    }
-
-    fn del_key(&self, py: Python<'_>, key: &str) -> PyResult<bool> {
-        if self.remote {
-            let key = key.to_owned();
-            return self.call(py, move |s| s.del(&key));
-        }
-        self.with(py, |s| s.del(key))
-    }
-
-    /// Adds the entries of a mapping, or of an iterable of pairs, to `out` (encoded).
-    fn collect(&self, other: &Bound<'_, PyAny>, out: &mut Vec<(String, Vec<u8>)>) -> PyResult<()> {
-        let mut push = |key: Bound<'_, PyAny>, value: Bound<'_, PyAny>| -> PyResult<()> {
-            let key = key
-                .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err("store keys are str"))?
-                .to_str()?
-                .to_owned();
-            let mut doc = Vec::new();
-            codec::encode(&value, self.allow_pickle, &mut doc)?;
-            out.push((key, doc));
-            Ok(())
-        };
-        if let Ok(dict) = other.cast::<PyDict>() {
-            for item in dict.items().iter() {
-                let (key, value) = item.extract()?;
-                push(key, value)?;
-            }
-        } else if other.hasattr("keys")? {
-            for key in other.call_method0("keys")?.try_iter()? {
-                let key = key?;
-                let value = other.get_item(&key)?;
-                push(key, value)?;
-            }
-        } else {
-            for pair in other.try_iter()? {
-                let (key, value) = pair?.extract()?;
-                push(key, value)?;
-            }
-        }
-        Ok(())
     }
 }
 
@@ -201,80 +44,141 @@ impl Store {
     /// The session id this store is open on.
     #[getter]
     fn session_id(&self, py: Python<'_>) -> Py<PyString> {
-        self.session_id.clone_ref(py)
+        self.handle.session_id(py)
     }
 
     /// True once this handle destroyed its session or saw it destroyed.
     #[getter]
     fn destroyed(&self, py: Python<'_>) -> PyResult<bool> {
-        self.origin.check(py)?;
-        Ok(self.is_destroyed())
+        self.handle.destroyed(py)
     }
 
     /// True once `close()` released this handle.
     #[getter]
     fn closed(&self, py: Python<'_>) -> PyResult<bool> {
-        self.origin.check(py)?;
-        Ok(self.is_closed())
+        self.handle.closed(py)
     }
 
     /// Stores `value` under `key`. `None` or an unsupported type: `TypeError`.
-    fn set(&self, py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.write(py, key, value)
+    fn set(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        self.handle
+            .set(&Blocking, py, key_arg(key)?, value)
+            .map(drop)
     }
 
-    /// The value of `key`, or `default` when it has none.
+    /// The value of `key`, or `default` when it has none (as a dict, a key that is not a
+    /// `str` has none).
     #[pyo3(signature = (key, default=None))]
     fn get<'py>(
         &self,
         py: Python<'py>,
-        key: &str,
+        key: &Bound<'py, PyAny>,
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        Ok(match self.read(py, key)? {
-            Some(value) => value,
-            None => default.unwrap_or_else(|| py.None().into_bound(py)),
-        })
+        match key.cast::<PyString>() {
+            Ok(k) => self.handle.get(&Blocking, py, k.to_str()?, default),
+            Err(_) => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
+        }
     }
 
     /// Whether `key` has a value.
-    fn has(&self, py: Python<'_>, key: &str) -> PyResult<bool> {
-        self.has_key(py, key)
+    fn has<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.handle.has(&Blocking, py, key_arg(key)?)
     }
 
     /// Deletes `key`; whether it had a value.
-    fn delete(&self, py: Python<'_>, key: &str) -> PyResult<bool> {
-        self.del_key(py, key)
+    fn delete<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.handle.delete(&Blocking, py, key_arg(key)?)
+    }
+
+    /// Removes `key` and answers its value, or `default` when it has none (`KeyError` without
+    /// a default). Two calls on a remote backend: a read, then the delete.
+    #[pyo3(signature = (key, *default))]
+    fn pop<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if default.len() > 1 {
+            return Err(PyTypeError::new_err(format!(
+                "pop expected at most 2 arguments, got {}",
+                1 + default.len()
+            )));
+        }
+        let missing = handle::missing(py)?;
+        let value = self.get(py, key, Some(missing.clone()))?;
+        if value.is(missing) {
+            return match default.get_item(0) {
+                Ok(default) => Ok(default),
+                Err(_) => Err(PyKeyError::new_err(key.clone().unbind())),
+            };
+        }
+        self.handle.delete(&Blocking, py, key_arg(key)?)?;
+        Ok(value)
+    }
+
+    /// Removes some `(key, value)` pair and answers it; `KeyError` when the store is empty.
+    fn popitem<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let keys = self.keys(py)?;
+        for key in keys.try_iter()? {
+            let key = key?;
+            let missing = handle::missing(py)?;
+            let value = self.pop(py, &key, &PyTuple::new(py, [missing.clone()])?)?;
+            if !value.is(missing) {
+                return PyTuple::new(py, [key, value]);
+            }
+        }
+        Err(PyKeyError::new_err("popitem(): the store is empty"))
+    }
+
+    /// Deletes every key (the session itself stays; `destroy()` ends it).
+    fn clear(&self, py: Python<'_>) -> PyResult<()> {
+        for key in self.keys(py)?.try_iter()? {
+            self.handle.delete(&Blocking, py, key_arg(&key?)?)?;
+        }
+        Ok(())
+    }
+
+    /// The value of `key`; when it has none, stores `default` and answers it.
+    #[pyo3(signature = (key, default=None))]
+    fn setdefault<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let name = key_arg(key)?;
+        let missing = handle::missing(py)?;
+        let value = self
+            .handle
+            .get(&Blocking, py, name, Some(missing.clone()))?;
+        if !value.is(missing) {
+            return Ok(value);
+        }
+        let default = default.unwrap_or_else(|| py.None().into_bound(py));
+        self.handle.set(&Blocking, py, name, &default)?;
+        Ok(default)
     }
 
     /// Every key, as a list.
-    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let keys = self.call(py, |s| s.keys())?;
-        PyList::new(py, keys)
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.handle.keys(&Blocking, py)
     }
 
     /// Every `(key, value)` pair, as a list.
-    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let all = self.call(py, |s| s.get_all())?;
-        let list = PyList::empty(py);
-        for (key, doc) in all {
-            let value = codec::decode(py, &doc, self.allow_pickle)?;
-            list.append(PyTuple::new(
-                py,
-                [PyString::new(py, &key).into_any(), value],
-            )?)?;
-        }
-        Ok(list)
+    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.handle.items(&Blocking, py)
     }
 
     /// Every value, as a list.
-    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let all = self.call(py, |s| s.get_all())?;
-        let list = PyList::empty(py);
-        for (_, doc) in all {
-            list.append(codec::decode(py, &doc, self.allow_pickle)?)?;
-        }
-        Ok(list)
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.handle.values(&Blocking, py)
     }
 
     /// Stores every entry of a dict, a mapping or an iterable of pairs, and of `kwargs`, in
@@ -286,45 +190,33 @@ impl Store {
         other: Option<&Bound<'_, PyAny>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        let mut entries = Vec::new();
-        if let Some(other) = other {
-            self.collect(other, &mut entries)?;
-        }
-        if let Some(kwargs) = kwargs {
-            self.collect(kwargs.as_any(), &mut entries)?;
-        }
-        self.call(py, move |s| {
-            let borrowed: Vec<(&str, &[u8])> = entries
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_slice()))
-                .collect();
-            s.set_many(&borrowed)
-        })
+        self.handle.update(&Blocking, py, other, kwargs).map(drop)
+    }
+
+    /// Makes the store hold exactly the entries of a dict, a mapping or an iterable of pairs,
+    /// and of `kwargs`, in one atomic step: every other key goes. When any key or value is
+    /// invalid, nothing changes.
+    #[pyo3(signature = (other=None, /, **kwargs))]
+    fn replace_all(
+        &self,
+        py: Python<'_>,
+        other: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.handle
+            .replace_all(&Blocking, py, other, kwargs)
+            .map(drop)
     }
 
     /// Deletes all of the session's data everywhere; every handle on it then raises
     /// `StoreDestroyedError`.
     fn destroy(&self, py: Python<'_>) -> PyResult<()> {
-        self.call(py, |s| s.destroy())
+        self.handle.destroy(&Blocking, py).map(drop)
     }
 
     /// Releases the handle (the data stays). Closing twice is a no-op.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.origin.check(py)?;
-        let release = || {
-            let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-            if let Some(store) = inner.take() {
-                self.destroyed_at_close
-                    .store(store.is_destroyed(), Ordering::Relaxed);
-                drop(store);
-            }
-        };
-        if self.remote {
-            py.detach(release);
-        } else {
-            release();
-        }
-        Ok(())
+        self.handle.close(&Blocking, py).map(drop)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -342,72 +234,94 @@ impl Store {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let found = match key.cast::<PyString>().ok() {
-            Some(k) => self.read(py, k.to_str()?)?,
-            None => None,
-        };
-        found.ok_or_else(|| PyKeyError::new_err(key.clone().unbind()))
+        if let Ok(k) = key.cast::<PyString>() {
+            let missing = handle::missing(py)?;
+            let value = self
+                .handle
+                .get(&Blocking, py, k.to_str()?, Some(missing.clone()))?;
+            if !value.is(missing) {
+                return Ok(value);
+            }
+        }
+        Err(PyKeyError::new_err(key.clone().unbind()))
     }
 
-    fn __setitem__(&self, py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.write(py, key, value)
+    fn __setitem__(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        self.set(py, key, value)
     }
 
     fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        let existed = match key.cast::<PyString>().ok() {
-            Some(k) => self.del_key(py, k.to_str()?)?,
-            None => false,
-        };
-        if existed {
-            Ok(())
-        } else {
-            Err(PyKeyError::new_err(key.clone().unbind()))
+        if let Ok(k) = key.cast::<PyString>() {
+            if self
+                .handle
+                .delete(&Blocking, py, k.to_str()?)?
+                .is_truthy()?
+            {
+                return Ok(());
+            }
         }
+        Err(PyKeyError::new_err(key.clone().unbind()))
     }
 
     fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        match key.cast::<PyString>().ok() {
-            Some(k) => self.has_key(py, k.to_str()?),
-            None => Ok(false),
+        match key.cast::<PyString>() {
+            Ok(k) => self.handle.has(&Blocking, py, k.to_str()?)?.is_truthy(),
+            Err(_) => Ok(false),
         }
     }
 
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
-        self.call(py, |s| s.len())
+        self.handle.size(&Blocking, py)?.extract()
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(self.keys(py)?.into_any().try_iter()?.into_any())
+        Ok(self.keys(py)?.try_iter()?.into_any())
     }
 
-    fn __repr__(&self, py: Python<'_>) -> String {
-        let sid = self.session_id.bind(py).to_string_lossy();
-        if !self.origin.is_here() {
-            // No lock is taken in a forked child: one may be held by a thread that is gone.
-            return format!(
-                "<sessionstore.Store session_id={sid:?} inherited across a fork: unusable>"
-            );
+    /// False when the store has no key, and once it is destroyed or closed (it then has none
+    /// to give): `bool()` of a store never raises for its lifecycle.
+    fn __bool__(&self, py: Python<'_>) -> PyResult<bool> {
+        if self.handle.closed(py)? || self.handle.destroyed(py)? {
+            return Ok(false);
         }
-        let flag = |b: bool| if b { "True" } else { "False" };
-        format!(
-            "<sessionstore.Store session_id={sid:?} destroyed={} closed={}>",
-            flag(self.is_destroyed()),
-            flag(self.is_closed()),
-        )
+        match self.handle.size(&Blocking, py) {
+            Ok(n) => Ok(n.extract::<usize>()? > 0),
+            Err(e) if crate::errors::is_destroyed(py, &e) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
-}
 
-impl Drop for Store {
-    fn drop(&mut self) {
-        if !self.origin.is_here() {
-            // An inherited handle in a forked child: a lock its parent's threads held at the
-            // fork may never be released here, so leak it rather than risk hanging.
-            let inner = self
-                .inner
-                .get_mut()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            std::mem::forget(inner);
+    /// Equal to any mapping with the same keys and values (a `dict` snapshot compared).
+    fn __eq__<'py>(
+        &self,
+        py: Python<'py>,
+        other: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mapping = py.import("collections.abc")?.getattr("Mapping")?;
+        if !other.is_instance(&mapping)? {
+            return Ok(py.NotImplemented().into_bound(py));
         }
+        if let Ok(store) = other.cast::<Store>() {
+            if Arc::ptr_eq(&store.get().handle, &self.handle) {
+                return Ok(true.into_pyobject(py)?.to_owned().into_any());
+            }
+        }
+        let mine = PyDict::new(py);
+        for pair in self.items(py)?.cast::<PyList>()?.iter() {
+            let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair.extract()?;
+            mine.set_item(key, value)?;
+        }
+        let theirs = PyDict::new(py);
+        theirs.update(other.cast::<pyo3::types::PyMapping>()?)?;
+        Ok(mine.eq(theirs)?.into_pyobject(py)?.to_owned().into_any())
+    }
+
+    fn __repr__(&self) -> String {
+        self.handle.repr("sessionstore.Store")
     }
 }

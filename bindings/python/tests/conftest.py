@@ -1,7 +1,6 @@
-"""Shared fixtures. `SESSIONSTORE_TEST_URLS` (comma-separated, default `memory://`; a piece
-without `://` continues the url before it, as tests/redis/harness.sh exports sentinel and cluster
-urls) names the backends every backend-agnostic test runs against, so the Redis suite reuses
-these tests."""
+"""Shared fixtures. `SESSIONSTORE_TEST_URLS` (separated by whitespace, default `memory://`, as
+tests/redis/harness.sh exports it) names the backends every backend-agnostic test runs against,
+so the Redis suite reuses these tests."""
 
 from __future__ import annotations
 
@@ -15,20 +14,6 @@ import pytest
 import sessionstore
 
 
-def split_urls(text: str) -> list[str]:
-    """Splits a comma- (or space-) separated url list. Sentinel and cluster urls hold commas
-    themselves (`redis+cluster://a:1,b:2`), so a piece without `://` continues the url before it."""
-    urls: list[str] = []
-    for piece in re.split(r"[,\s]+", text):
-        if not piece:
-            continue
-        if urls and "://" not in piece:
-            urls[-1] += "," + piece
-        else:
-            urls.append(piece)
-    return urls
-
-
 def url_id(url: str) -> str:
     """The test id of a url: the url itself with any password as `***`, so ids stay readable
     and a password never reaches a report."""
@@ -40,7 +25,7 @@ def url_id(url: str) -> str:
     return f"{scheme}{sep}{userinfo}{at}{hosts}{tail}"
 
 
-URLS = split_urls(os.environ.get("SESSIONSTORE_TEST_URLS", "")) or ["memory://"]
+URLS = os.environ.get("SESSIONSTORE_TEST_URLS", "").split() or ["memory://"]
 
 
 @pytest.fixture(params=URLS, ids=url_id)

@@ -43,12 +43,31 @@ def lib() -> ctypes.CDLL:
     c.ss_store_keys.argtypes = [u64, ctypes.POINTER(Bytes)]
     c.ss_store_get_all.argtypes = [u64, ctypes.POINTER(Bytes)]
     c.ss_store_set_many.argtypes = [u64, p, size]
+    c.ss_store_set_str.argtypes = [u64, p, size, p, size]
+    c.ss_store_get_str.argtypes = [u64, p, size, ctypes.POINTER(Bytes)]
+    c.ss_store_set_i64.argtypes = [u64, p, size, ctypes.c_int64]
+    c.ss_store_get_i64.argtypes = [u64, p, size, ctypes.POINTER(ctypes.c_int64)]
     c.ss_bytes_free.argtypes = [ctypes.POINTER(Bytes)]
     c.ss_bytes_free.restype = None
     c.ss_last_error.restype = ctypes.c_char_p
-    for name in ("ss_factory_open", "ss_factory_close", "ss_store_open", "ss_store_release",
-                 "ss_store_destroy", "ss_store_set_msgpack", "ss_store_set", "ss_store_get_msgpack",
-                 "ss_store_get", "ss_store_keys", "ss_store_get_all", "ss_store_set_many"):
+    for name in (
+        "ss_factory_open",
+        "ss_factory_close",
+        "ss_store_open",
+        "ss_store_release",
+        "ss_store_destroy",
+        "ss_store_set_msgpack",
+        "ss_store_set",
+        "ss_store_get_msgpack",
+        "ss_store_get",
+        "ss_store_keys",
+        "ss_store_get_all",
+        "ss_store_set_many",
+        "ss_store_set_str",
+        "ss_store_get_str",
+        "ss_store_set_i64",
+        "ss_store_get_i64",
+    ):
         getattr(c, name).restype = ctypes.c_int
     return c
 
@@ -96,6 +115,25 @@ class CStore:
     def set_many(self, doc: bytes) -> int:
         return self.lib.ss_store_set_many(self.handle, doc, len(doc))
 
+    def set_str(self, key: str, text: str) -> None:
+        k, v = key.encode(), text.encode()
+        self._ok(self.lib.ss_store_set_str(self.handle, k, len(k), v, len(v)))
+
+    def get_str(self, key: str) -> str | None:
+        k = key.encode()
+        data = self._take(self.lib.ss_store_get_str, k, len(k))
+        return None if data is None else data.decode()
+
+    def set_i64(self, key: str, n: int) -> None:
+        k = key.encode()
+        self._ok(self.lib.ss_store_set_i64(self.handle, k, len(k), n))
+
+    def get_i64(self, key: str) -> int | None:
+        k = key.encode()
+        out = ctypes.c_int64(7)
+        status = self._ok(self.lib.ss_store_get_i64(self.handle, k, len(k), ctypes.byref(out)))
+        return None if status == 1 else out.value
+
 
 @pytest.fixture
 def cstore(lib: ctypes.CDLL) -> Iterator[CStore]:
@@ -116,13 +154,51 @@ def nest(n: int) -> list:
 
 
 VALUES = [
-    b"raw", b"", bytes(range(256)) * 400, "text", "ключ 🔑", "s" * 40, "s" * 300, "s" * 70_000,
-    0, 1, -1, 127, 128, 255, 256, -32, -33, -129, 2**16, -(2**15) - 1, 2**31, 2**32, -(2**31) - 1,
-    2**63 - 1, 2**63, 2**64 - 1, -(2**63), 0.0, -0.0, 1.5, 1e-300, math.inf, True, False,
-    [], [1, None, "x", [2.5, b"y"]], {}, {"a": None, "b": {"c": [True, {"d": -7}]}},
-    {f"k{i}": i for i in range(40)}, list(range(70_000)),
-    ss.Opaque(74, b"\xac\xed\x00\x05"), ss.Opaque(80, b"not really a pickle"), ss.Opaque(1, b"x" * 300),
-    nest(ss.MAX_DEPTH), [{"m": nest(ss.MAX_DEPTH - 2)}],
+    b"raw",
+    b"",
+    bytes(range(256)) * 400,
+    "text",
+    "ключ 🔑",
+    "s" * 40,
+    "s" * 300,
+    "s" * 70_000,
+    0,
+    1,
+    -1,
+    127,
+    128,
+    255,
+    256,
+    -32,
+    -33,
+    -129,
+    2**16,
+    -(2**15) - 1,
+    2**31,
+    2**32,
+    -(2**31) - 1,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+    -(2**63),
+    0.0,
+    -0.0,
+    1.5,
+    1e-300,
+    math.inf,
+    True,
+    False,
+    [],
+    [1, None, "x", [2.5, b"y"]],
+    {},
+    {"a": None, "b": {"c": [True, {"d": -7}]}},
+    {f"k{i}": i for i in range(40)},
+    list(range(70_000)),
+    ss.Opaque(74, b"\xac\xed\x00\x05"),
+    ss.Opaque(80, b"not really a pickle"),
+    ss.Opaque(1, b"x" * 300),
+    nest(ss.MAX_DEPTH),
+    [{"m": nest(ss.MAX_DEPTH - 2)}],
 ]
 
 
@@ -170,3 +246,22 @@ def test_what_the_core_refuses_python_refuses(cstore: CStore) -> None:
         assert cstore.set_msgpack("k", bad) == -2
         with pytest.raises(ss.InvalidArgumentError):
             ss.unpackb(bad)
+
+
+@pytest.mark.parametrize("n", [0, 1, 42, 127, 128, 255, 256, 65535, 65536, 2**31 - 1, 2**31, 2**63 - 1])
+def test_c_ints_are_python_ints(cstore: CStore, n: int) -> None:
+    """What C's typed int calls write is byte for byte what Python writes, both signs."""
+    for v in (n, -n - 1):
+        cstore.set_i64("n", v)
+        assert cstore.get_msgpack("n") == ss.packb(v)
+        assert ss.unpackb(cstore.get_msgpack("n")) == v
+        assert cstore.set_msgpack("p", ss.packb(v)) == 0
+        assert cstore.get_i64("p") == v
+
+
+@pytest.mark.parametrize("text", ["", "userId", "ünïcödé ✓", "x" * 300, "a\0b"])
+def test_c_strings_are_python_strings(cstore: CStore, text: str) -> None:
+    cstore.set_str("s", text)
+    assert cstore.get_msgpack("s") == ss.packb(text)
+    assert cstore.set_msgpack("p", ss.packb(text)) == 0
+    assert cstore.get_str("p") == text

@@ -1,4 +1,4 @@
-"""The exception hierarchy of API.md §6, and which call raises which."""
+"""The exception hierarchy of docs/API.md §6, and which call raises which."""
 
 from __future__ import annotations
 
@@ -36,9 +36,17 @@ def test_timeout_is_a_backend_error() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["memory://?bogus=1", "memory://?ttl_ms=abc", "memory://?ttl_ms=1", "memory://?prefix=a b",
-     "memory://?max_value_bytes=1", "memory://?timeout_ms=1&timeout_ms=2", "redis://host:notaport",
-     "ftp://nowhere", "memory://?ttl_ms"],
+    [
+        "memory://?bogus=1",
+        "memory://?ttl_ms=abc",
+        "memory://?ttl_ms=1",
+        "memory://?prefix=a b",
+        "memory://?max_value_bytes=1",
+        "memory://?timeout_ms=1&timeout_ms=2",
+        "redis://host:notaport",
+        "ftp://nowhere",
+        "memory://?ttl_ms",
+    ],
 )
 def test_config_error(url: str) -> None:
     with pytest.raises(ss.ConfigError):
@@ -84,9 +92,19 @@ def test_destroyed_error(factory: ss.StoreFactory, sid: str) -> None:
     b = factory.create_store(sid)
     a.set("k", 1)
     a.destroy()
-    for call in (lambda: b.get("k"), lambda: b.set("k", 2), lambda: b.has("k"), lambda: b.delete("k"),
-                 lambda: len(b), lambda: b.keys(), lambda: b.items(), lambda: b.update(k=1),
-                 lambda: a.get("k"), lambda: b["k"], lambda: "k" in b):
+    for call in (
+        lambda: b.get("k"),
+        lambda: b.set("k", 2),
+        lambda: b.has("k"),
+        lambda: b.delete("k"),
+        lambda: len(b),
+        lambda: b.keys(),
+        lambda: b.items(),
+        lambda: b.update(k=1),
+        lambda: a.get("k"),
+        lambda: b["k"],
+        lambda: "k" in b,
+    ):
         with pytest.raises(ss.StoreDestroyedError):
             call()
     assert a.destroyed and b.destroyed

@@ -45,17 +45,25 @@ def test_inherited_factory_raises_and_new_one_works() -> None:
     store["k"] = "parent"
 
     def child() -> None:
-        for call in (lambda: parent.create_store("s"), lambda: parent.destroy_session("s"),
-                     lambda: store.get("k"), lambda: store.set("k", 1), lambda: "k" in store,
-                     lambda: len(store), parent.close, store.close, lambda: store.destroyed,
-                     lambda: store.closed):
+        for call in (
+            lambda: parent.create_store("s"),
+            lambda: parent.destroy_session("s"),
+            lambda: store.get("k"),
+            lambda: store.set("k", 1),
+            lambda: "k" in store,
+            lambda: len(store),
+            parent.close,
+            store.close,
+            lambda: store.destroyed,
+            lambda: store.closed,
+        ):
             try:
                 call()
             except ss.StoreError as e:
                 assert "before a fork" in str(e) and str(os.getppid()) in str(e), str(e)
             else:
                 raise AssertionError("an inherited factory answered")
-        assert "s" == store.session_id  # plain data still reads
+        assert store.session_id == "s"  # plain data still reads
         assert "fork" in repr(store) and "memory://" in repr(parent)
         with ss.StoreFactory() as fresh, fresh.create_store("s") as s:
             s["k"] = "child"
@@ -83,6 +91,7 @@ def test_fork_while_another_thread_holds_the_store_busy() -> None:
     t.start()
     try:
         for _ in range(3):
+
             def child() -> None:
                 try:
                     s.get("k1")

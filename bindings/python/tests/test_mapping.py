@@ -94,9 +94,8 @@ def test_context_manager_releases(factory: ss.StoreFactory, sid: str) -> None:
 
 
 def test_context_manager_does_not_swallow(factory: ss.StoreFactory, sid: str) -> None:
-    with pytest.raises(RuntimeError):
-        with factory.create_store(sid) as s:
-            raise RuntimeError("inside")
+    with pytest.raises(RuntimeError), factory.create_store(sid) as s:
+        raise RuntimeError("inside")
     assert s.closed
 
 

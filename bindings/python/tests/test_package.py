@@ -17,6 +17,8 @@ def test_public_names() -> None:
         assert hasattr(sessionstore, name), name
     assert sessionstore.Store.__module__ == "sessionstore"
     assert sessionstore.StoreFactory.__module__ == "sessionstore"
+    assert sessionstore.AsyncStore.__module__ == "sessionstore"
+    assert sessionstore.AsyncStoreFactory.__module__ == "sessionstore"
     assert isinstance(sessionstore.__version__, str)
 
 
@@ -29,8 +31,8 @@ def test_stubs_ship_and_cover_the_module() -> None:
     native = {n for n in dir(sessionstore._sessionstore) if not n.startswith("_")}
     assert native <= stubbed, native - stubbed
     classes = {n.name: n for n in stub.body if isinstance(n, ast.ClassDef)}
-    for cls in ("Store", "StoreFactory", "Opaque"):
-        methods = {m.name for m in classes[cls].body if isinstance(m, ast.FunctionDef)}
+    for cls in ("Store", "StoreFactory", "Opaque", "AsyncStore", "AsyncStoreFactory"):
+        methods = {m.name for m in classes[cls].body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
         real = {m for m in dir(getattr(sessionstore, cls)) if not m.startswith("_")}
         assert real <= methods, (cls, real - methods)
     init_stub = (pkg / "__init__.pyi").read_text()
@@ -42,7 +44,10 @@ def test_stubs_match_the_module_per_stubtest(tmp_path: Path) -> None:
     pytest.importorskip("mypy", reason="mypy checks the stubs when installed (make test-python installs it)")
     done = subprocess.run(
         [sys.executable, "-m", "mypy.stubtest", "sessionstore"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -56,7 +61,32 @@ def test_readme_quick_start_runs() -> None:
     exec(compile(block, str(readme), "exec"), {"__name__": "readme"})
 
 
+def test_readme_asyncio_example_runs() -> None:
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if not readme.exists():
+        pytest.skip("README.md is not beside the tests")
+    block = readme.read_text().split("## asyncio", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(block, str(readme), "exec"), {"__name__": "readme"})
+
+
 def test_module_docstring_example_runs() -> None:
     doc = sessionstore.__doc__ or ""
     example = "\n".join(line[4:] for line in doc.split("::", 1)[1].splitlines() if line.startswith("    "))
     exec(compile(example, "sessionstore.__doc__", "exec"), {})
+
+
+def test_socketio_is_an_optional_dependency() -> None:
+    """Without python-socketio, `import sessionstore` works and `sessionstore.socketio` says
+    how to get it."""
+    code = (
+        "import sys\n"
+        "sys.modules['socketio'] = None  # as if not installed\n"
+        "import sessionstore\n"
+        "try:\n"
+        "    import sessionstore.socketio\n"
+        "except ImportError as e:\n"
+        "    assert 'sessionstore[socketio]' in str(e), e\n"
+        "    print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr

@@ -61,7 +61,7 @@ def test_stress_one_store(factory: ss.StoreFactory, fast_switching: None) -> Non
                 assert store[own] == j
             elif op == 4:
                 assert len(store) >= 0
-                assert all(isinstance(k, str) for k in store.keys())
+                assert all(isinstance(k, str) for k in store.keys())  # noqa: SIM118 (keys() is under test)
             elif op == 5:
                 _ = store.items()
             elif op == 6:

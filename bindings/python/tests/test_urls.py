@@ -1,16 +1,8 @@
-"""The test helpers that read SESSIONSTORE_TEST_URLS: a wrong split would silently test a
-mangled url (or none) instead of the sentinel and cluster backends."""
+"""The test ids of backend urls: a password must never reach a report."""
 
 from __future__ import annotations
 
-from conftest import split_urls, url_id
-
-
-def test_split_joins_pieces_without_a_scheme() -> None:
-    got = split_urls("memory://,redis://h:1,redis+sentinel://a:1,b:2/m,redis+cluster://c:1,d:2")
-    assert got == ["memory://", "redis://h:1", "redis+sentinel://a:1,b:2/m", "redis+cluster://c:1,d:2"]
-    assert split_urls(" memory://  redis://h:1 ") == ["memory://", "redis://h:1"]
-    assert split_urls("") == []
+from conftest import url_id
 
 
 def test_ids_never_show_a_password() -> None:

@@ -1,7 +1,7 @@
 """Per-session key-value stores for real-time servers.
 
 One :class:`StoreFactory` per process and configuration; one :class:`Store` per connected
-client session. Values are portable MessagePack documents (API.md §3), so a Python worker, a
+client session. Values are portable MessagePack documents (docs/API.md §3), so a Python worker, a
 Java node and a C program sharing a backend read each other's session data::
 
     import sessionstore
@@ -13,9 +13,13 @@ Java node and a C program sharing a backend read each other's session data::
             store.destroy()
 """
 
+from collections.abc import MutableMapping
+
 from ._sessionstore import (
     CORE_VERSION,
     MAX_DEPTH,
+    AsyncStore,
+    AsyncStoreFactory,
     BackendError,
     BackendTimeoutError,
     ConfigError,
@@ -23,6 +27,7 @@ from ._sessionstore import (
     InvalidArgumentError,
     Opaque,
     Store,
+    StoreClosedError,
     StoreDestroyedError,
     StoreError,
     StoreFactory,
@@ -33,7 +38,12 @@ from ._sessionstore import (
 
 __version__ = CORE_VERSION
 
+# A Store has every method of the ABC (pop, popitem, clear, setdefault, == with a mapping…).
+MutableMapping.register(Store)
+
 __all__ = [
+    "AsyncStore",
+    "AsyncStoreFactory",
     "BackendError",
     "BackendTimeoutError",
     "ConfigError",
@@ -42,6 +52,7 @@ __all__ = [
     "MAX_DEPTH",
     "Opaque",
     "Store",
+    "StoreClosedError",
     "StoreDestroyedError",
     "StoreError",
     "StoreFactory",

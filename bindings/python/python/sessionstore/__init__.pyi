@@ -1,6 +1,8 @@
 from ._sessionstore import (
     CORE_VERSION as CORE_VERSION,
     MAX_DEPTH as MAX_DEPTH,
+    AsyncStore as AsyncStore,
+    AsyncStoreFactory as AsyncStoreFactory,
     BackendError as BackendError,
     BackendTimeoutError as BackendTimeoutError,
     ConfigError as ConfigError,
@@ -8,6 +10,7 @@ from ._sessionstore import (
     InvalidArgumentError as InvalidArgumentError,
     Opaque as Opaque,
     Store as Store,
+    StoreClosedError as StoreClosedError,
     StoreDestroyedError as StoreDestroyedError,
     StoreError as StoreError,
     StoreFactory as StoreFactory,
@@ -18,6 +21,8 @@ from ._sessionstore import (
 
 __version__: str
 __all__ = [
+    "AsyncStore",
+    "AsyncStoreFactory",
     "BackendError",
     "BackendTimeoutError",
     "ConfigError",
@@ -26,6 +31,7 @@ __all__ = [
     "MAX_DEPTH",
     "Opaque",
     "Store",
+    "StoreClosedError",
     "StoreDestroyedError",
     "StoreError",
     "StoreFactory",

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Final, Literal, Self, TypeAlias, final, overload
 
-#: What a store holds (API.md §3): bytes (bytearray and memoryview are accepted and read back
+#: What a store holds (docs/API.md §3): bytes (bytearray and memoryview are accepted and read back
 #: as bytes), str, int (-2**63 .. 2**64-1), float, bool, list (a tuple is written as a list),
 #: dict with str keys, None inside a list or dict, Opaque; with allow_pickle=True, any
 #: picklable object.
@@ -13,6 +13,8 @@ _Value: TypeAlias = Any
 _SessionId: TypeAlias = str | uuid.UUID
 
 __all__ = [
+    "AsyncStore",
+    "AsyncStoreFactory",
     "BackendError",
     "BackendTimeoutError",
     "CORE_VERSION",
@@ -22,6 +24,7 @@ __all__ = [
     "MAX_DEPTH",
     "Opaque",
     "Store",
+    "StoreClosedError",
     "StoreDestroyedError",
     "StoreError",
     "StoreFactory",
@@ -37,8 +40,12 @@ CORE_VERSION: Final[str]
 class StoreError(Exception):
     """Base class of every sessionstore error."""
 
+class StoreClosedError(StoreError):
+    """The store was closed (its handle released): open a new one with create_store."""
+
 class StoreDestroyedError(StoreError):
-    """The session was destroyed (or its lease reclaimed it) after this store was opened."""
+    """The session's data is gone since this store was opened: destroyed, its lease expired, or
+    the server lost it."""
 
 class FactoryClosedError(StoreError):
     """The StoreFactory was closed."""
@@ -89,6 +96,8 @@ class StoreFactory:
         """Deletes the session everywhere; stores open on it then raise StoreDestroyedError."""
     def close(self) -> None:
         """Closes the factory (idempotent): its stores then raise FactoryClosedError."""
+    def stats(self) -> dict[str, Any]:
+        """The factory's counters since it opened: calls, errors, latency_us, open_stores, lease."""
     @property
     def closed(self) -> bool: ...
     @property
@@ -107,7 +116,7 @@ class StoreFactory:
 
 @final
 class Store:
-    """One handle on one session's key-value data, with dict semantics.
+    """One handle on one session's key-value data: a MutableMapping of str keys.
 
     close() (or the end of a `with` block) releases the handle; the data stays until
     destroy(). Keys are str of at most 1024 UTF-8 bytes.
@@ -124,12 +133,19 @@ class Store:
     def set(self, key: str, value: _Value) -> None:
         """Stores `value` under `key`. None or an unsupported type: TypeError."""
     @overload
-    def get(self, key: str) -> _Value | None: ...
+    def get(self, key: object) -> _Value | None: ...
     @overload
-    def get(self, key: str, default: _Value) -> _Value: ...
+    def get(self, key: object, default: _Value) -> _Value: ...
     def has(self, key: str) -> bool: ...
     def delete(self, key: str) -> bool:
         """Deletes `key`; whether it had a value."""
+    def pop(self, key: str, *default: _Value) -> _Value:
+        """Removes `key` and answers its value, or `default` (KeyError without one)."""
+    def popitem(self) -> tuple[str, _Value]: ...
+    def clear(self) -> None:
+        """Deletes every key; the session stays (destroy() ends it)."""
+    def setdefault(self, key: str, default: _Value | None = None) -> _Value:
+        """The value of `key`; when it has none, stores `default` and answers it."""
     def keys(self) -> list[str]: ...
     def items(self) -> list[tuple[str, _Value]]: ...
     def values(self) -> list[_Value]: ...
@@ -140,6 +156,13 @@ class Store:
         **kwargs: _Value,
     ) -> None:
         """Stores every entry in one atomic batch: if any is invalid, nothing is stored."""
+    def replace_all(
+        self,
+        other: Mapping[str, _Value] | Iterable[tuple[str, _Value]] | None = None,
+        /,
+        **kwargs: _Value,
+    ) -> None:
+        """Makes the store hold exactly these entries, in one atomic step."""
     def destroy(self) -> None:
         """Deletes the session's data everywhere; every handle on it then raises
         StoreDestroyedError."""
@@ -159,6 +182,108 @@ class Store:
     def __contains__(self, key: object, /) -> bool: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[str]: ...
+    def __bool__(self) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class AsyncStoreFactory:
+    """Opens AsyncStores on the backend a url names, for asyncio code (API.md section 9): the
+    same urls, values, errors and lifecycle as StoreFactory.
+
+    Nothing connects in the constructor (a bad url still raises ConfigError there): a remote
+    backend is connected by the first call, on a worker thread, or by `async with`. At most
+    `workers` threads run the blocking calls. Each method starts its call when called and
+    returns an awaitable (a coroutine to asyncio); an in-memory call answers without
+    suspending.
+    """
+
+    def __new__(cls, url: str = "memory://", allow_pickle: bool = False, *, workers: int | None = None) -> Self: ...
+    async def create_store(self, session_id: _SessionId) -> AsyncStore:
+        """Opens a store on session `session_id`, attaching to its data if it has any."""
+    async def destroy_session(self, session_id: _SessionId) -> None:
+        """Deletes the session everywhere; stores open on it then raise StoreDestroyedError."""
+    async def close(self) -> None:
+        """Closes the factory (idempotent) and stops its workers: its stores then raise
+        FactoryClosedError."""
+    def stats(self) -> dict[str, Any]:
+        """The factory's counters since it opened (no I/O): calls, errors, latency_us, open_stores, lease."""
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def url(self) -> str:
+        """The url, with any password replaced by `***`."""
+    @property
+    def allow_pickle(self) -> bool: ...
+    @property
+    def workers(self) -> int:
+        """The bound on worker threads."""
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
+
+@final
+class AsyncStore:
+    """One handle on one session's key-value data, for asyncio code: every method is awaited.
+
+    `await close()` (or the end of an `async with` block) releases the handle; the data stays
+    until `await destroy()`. Cancelling a task awaiting a call is safe: the call may or may
+    not have happened, and nothing else is affected.
+    """
+
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def destroyed(self) -> bool:
+        """True once this handle destroyed its session or saw it destroyed."""
+    @property
+    def closed(self) -> bool:
+        """True once close() released this handle."""
+    async def set(self, key: str, value: _Value) -> None:
+        """Stores `value` under `key`. None or an unsupported type: TypeError."""
+    @overload
+    async def get(self, key: str) -> _Value | None: ...
+    @overload
+    async def get(self, key: str, default: _Value) -> _Value: ...
+    async def has(self, key: str) -> bool: ...
+    async def delete(self, key: str) -> bool:
+        """Deletes `key`; whether it had a value."""
+    async def size(self) -> int:
+        """How many keys the session holds."""
+    async def keys(self) -> list[str]: ...
+    async def items(self) -> list[tuple[str, _Value]]: ...
+    async def values(self) -> list[_Value]: ...
+    async def update(
+        self,
+        other: Mapping[str, _Value] | Iterable[tuple[str, _Value]] | None = None,
+        /,
+        **kwargs: _Value,
+    ) -> None:
+        """Stores every entry in one atomic batch: if any is invalid, nothing is stored."""
+    async def replace_all(
+        self,
+        other: Mapping[str, _Value] | Iterable[tuple[str, _Value]] | None = None,
+        /,
+        **kwargs: _Value,
+    ) -> None:
+        """Makes the store hold exactly these entries, in one atomic step."""
+    async def destroy(self) -> None:
+        """Deletes the session's data everywhere; every handle on it then raises
+        StoreDestroyedError."""
+    async def close(self) -> None:
+        """Releases the handle (idempotent); the data stays."""
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
 
 def packb(value: _Value, *, allow_pickle: bool = False) -> bytes:
     """Encodes `value` as the portable MessagePack document a store keeps for it."""
