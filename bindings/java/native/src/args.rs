@@ -11,6 +11,7 @@ use jni::objects::{JByteArray, JString};
 use jni::refs::Reference;
 use jni::sys::{jbyteArray, jint, jsize, JNIEnv};
 use jni::Env;
+use sessionstore::bridge::null;
 use sessionstore::names::MAX_KEY_LEN;
 use sessionstore::{Error, ErrorKind};
 
@@ -48,10 +49,6 @@ const SENTINEL: u8 = 0xc1;
 
 /// Scratch buffers larger than this are freed after the call.
 const KEEP_BYTES: usize = 64 << 10;
-
-fn null(what: &str) -> Error {
-    Error::new(ErrorKind::NullArg, format!("{what} is null"))
-}
 
 /// The JNI environment of the current native call, for the few array calls of the hot path.
 #[derive(Clone, Copy)]

@@ -18,11 +18,12 @@ mod runner;
 #[cfg(test)]
 mod tests {
     /// rustls-ffi once shipped an export without its panic boundary (their issue #286): every
-    /// `extern "system"` function here must start by entering the runner.
+    /// `extern "system"` function here must start by entering the runner, and the exports are
+    /// exactly the native methods `io.sessionstore.Native` declares.
     #[test]
     fn every_export_enters_the_runner() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/exports");
-        let mut exports = 0;
+        let mut exported = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let source = std::fs::read_to_string(&path).unwrap();
@@ -30,10 +31,9 @@ mod tests {
             while let Some(at) = rest.find("pub extern \"system\" fn ") {
                 rest = &rest[at..];
                 let name: String = rest[23..].chars().take_while(|c| *c != '<').collect();
-                assert!(
-                    name.starts_with("Java_io_sessionstore_Native_"),
-                    "{name} is not a method of io.sessionstore.Native"
-                );
+                let method = name
+                    .strip_prefix("Java_io_sessionstore_Native_")
+                    .unwrap_or_else(|| panic!("{name} is not a method of io.sessionstore.Native"));
                 let body_start = rest.find(" {\n").unwrap() + 3;
                 let first_line = rest[body_start..].lines().next().unwrap().trim();
                 assert!(
@@ -41,10 +41,25 @@ mod tests {
                     "{} `{name}` does not start with the runner",
                     path.display()
                 );
-                exports += 1;
+                exported.push(method.to_owned());
                 rest = &rest[body_start..];
             }
         }
-        assert_eq!(exports, 24, "every native method of io.sessionstore.Native");
+        let java = include_str!("../../src/main/java/io/sessionstore/Native.java");
+        let mut declared: Vec<String> = java
+            .lines()
+            .filter_map(|line| {
+                let decl = line.trim().strip_prefix("static native ")?;
+                let name = decl.split('(').next()?.rsplit(' ').next()?;
+                Some(name.to_owned())
+            })
+            .collect();
+        exported.sort();
+        declared.sort();
+        assert!(!declared.is_empty());
+        assert_eq!(
+            exported, declared,
+            "the exports are Native's native methods"
+        );
     }
 }

@@ -2,12 +2,11 @@
 //! for the error's kind. [`exception_class`] is the only place that maps a kind to a class.
 
 use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use jni::errors::ErrorPolicy;
 use jni::strings::{JNIStr, JNIString};
 use jni::{jni_str, Env, EnvUnowned};
-use sessionstore::{Error, ErrorKind};
+use sessionstore::{bridge, Error, ErrorKind};
 
 /// Why an export failed: the core said no, or a JNI call did.
 pub(crate) enum Failure {
@@ -47,15 +46,10 @@ pub(crate) fn run_fast<'local, T: Default>(
     body: impl FnOnce(crate::args::RawEnv) -> Result<T>,
 ) -> T {
     let raw = crate::args::RawEnv::new(env.as_raw());
-    let failure = match catch_unwind(AssertUnwindSafe(|| body(raw))) {
+    let failure = match bridge::catch(|| Ok(body(raw))) {
         Ok(Ok(value)) => return value,
         Ok(Err(failure)) => failure,
-        Err(payload) => {
-            let error = panic_error(&*payload);
-            // A payload whose drop panics must not unwind into the JVM.
-            std::mem::forget(payload);
-            Failure::Core(error)
-        }
+        Err(panic) => Failure::Core(panic),
     };
     env.with_env(|_env| Err::<T, Failure>(failure))
         .resolve::<ThrowForKind>()
@@ -80,26 +74,12 @@ pub(crate) fn exception_class(kind: ErrorKind) -> &'static JNIStr {
 /// A JNI failure as a core error, so that it goes through the same mapping.
 fn jni_error(e: &jni::errors::Error) -> Error {
     match e {
-        jni::errors::Error::NullPtr(what) => {
-            Error::new(ErrorKind::NullArg, format!("{what} is null"))
-        }
+        jni::errors::Error::NullPtr(what) => bridge::null(what),
         other => Error::new(
             ErrorKind::Internal,
             format!("a JNI call of sessionstore failed: {other}"),
         ),
     }
-}
-
-fn panic_error(payload: &(dyn Any + Send)) -> Error {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned());
-    Error::new(
-        ErrorKind::Internal,
-        format!("a bug in sessionstore (caught panic): {what}"),
-    )
 }
 
 fn throw(env: &mut Env<'_>, error: &Error) {
@@ -141,7 +121,7 @@ impl<T: Default> ErrorPolicy<T, Failure> for ThrowForKind {
         _cap: &mut (),
         payload: Box<dyn Any + Send + 'static>,
     ) -> jni::errors::Result<T> {
-        throw(env, &panic_error(&*payload));
+        throw(env, &bridge::panic_error(&*payload));
         // A payload whose drop panics must not unwind into the JVM.
         std::mem::forget(payload);
         Ok(T::default())
@@ -176,10 +156,7 @@ mod tests {
     }
 
     #[test]
-    fn panics_and_jni_errors_become_core_errors() {
-        let e = panic_error(&"boom");
-        assert_eq!(e.kind(), ErrorKind::Internal);
-        assert!(e.message().contains("boom"));
+    fn jni_errors_become_core_errors() {
         let e = jni_error(&jni::errors::Error::NullPtr("key"));
         assert_eq!(e.kind(), ErrorKind::NullArg);
     }

@@ -3,11 +3,11 @@
 use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::jlong;
 use jni::EnvUnowned;
-use sessionstore::StoreFactory;
+use sessionstore::bridge;
 
 use crate::args::{byte_array, string};
-use crate::handles::{insert_factory, insert_store, remove_factory, with_factory};
-use crate::runner::{run, Result};
+use crate::handles::with_factory;
+use crate::runner::run;
 
 /// `long factoryOpen(String url)`: a new factory handle.
 #[no_mangle]
@@ -18,23 +18,19 @@ pub extern "system" fn Java_io_sessionstore_Native_factoryOpen<'l>(
 ) -> jlong {
     run(env, |env| {
         let url = string(env, &url, "url")?;
-        let factory = StoreFactory::open(&url)?;
-        Ok(insert_factory(factory)?)
+        Ok(bridge::open_factory(&url)? as jlong)
     })
 }
 
-/// `void factoryClose(long factory)`: closes the factory and frees its handle. Every store of
-/// it then answers `FactoryClosedException`.
+/// `void factoryClose(long factory)`: closes the factory and frees what it holds. Its handle
+/// and every store of it then answer `FactoryClosedException`; closing again is a no-op.
 #[no_mangle]
 pub extern "system" fn Java_io_sessionstore_Native_factoryClose<'l>(
     env: EnvUnowned<'l>,
     _class: JClass<'l>,
     factory: jlong,
 ) {
-    run(env, |_env| {
-        remove_factory(factory)?.close();
-        Ok(())
-    })
+    run(env, |_env| Ok(bridge::close_factory(factory as u64)?))
 }
 
 /// `byte[] factoryDescribe(long factory)`: the url with its password redacted, as UTF-8.
@@ -47,6 +43,19 @@ pub extern "system" fn Java_io_sessionstore_Native_factoryDescribe<'l>(
     run(env, |env| {
         let url = with_factory(factory, |f| f.config().redacted_url())?;
         byte_array(env, url.as_bytes())
+    })
+}
+
+/// `byte[] factoryStats(long factory)`: the factory's counters, as one MessagePack map.
+#[no_mangle]
+pub extern "system" fn Java_io_sessionstore_Native_factoryStats<'l>(
+    env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    factory: jlong,
+) -> JByteArray<'l> {
+    run(env, |env| {
+        let stats = with_factory(factory, |f| f.stats().map(|s| s.encode()))??;
+        byte_array(env, &stats)
     })
 }
 
@@ -75,10 +84,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeOpen<'l>(
     session_id: JString<'l>,
 ) -> jlong {
     run(env, |env| {
-        let store = with_factory(factory, |factory| -> Result<_> {
-            let sid = string(env, &session_id, "session id")?;
-            Ok(factory.create_store(sid)?)
-        })??;
-        Ok(insert_store(store)?)
+        let sid = string(env, &session_id, "session id")?;
+        Ok(bridge::open_store(factory as u64, sid.as_bytes())? as jlong)
     })
 }

@@ -50,22 +50,8 @@ pub extern "system" fn Java_io_sessionstore_Native_selfTestFail<'l>(
 ) {
     run(env, |env| {
         let name = string(env, &kind, "kind")?;
-        let kind = match name.as_str() {
-            "NullArg" => ErrorKind::NullArg,
-            "InvalidArg" => ErrorKind::InvalidArg,
-            "TooLarge" => ErrorKind::TooLarge,
-            "InvalidHandle" => ErrorKind::InvalidHandle,
-            "Destroyed" => ErrorKind::Destroyed,
-            "Closed" => ErrorKind::Closed,
-            "Config" => ErrorKind::Config,
-            "Backend" => ErrorKind::Backend,
-            "Timeout" => ErrorKind::Timeout,
-            "Type" => ErrorKind::Type,
-            "Internal" => ErrorKind::Internal,
-            other => {
-                return Err(Error::new(ErrorKind::InvalidArg, format!("no kind {other:?}")).into())
-            }
-        };
+        let kind = ErrorKind::from_name(&name)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArg, format!("no kind {name:?}")))?;
         Err(Error::new(kind, format!("self-test {name}")).into())
     })
 }

@@ -8,10 +8,10 @@ use jni::EnvUnowned;
 use crate::args::{
     byte_array, check_bounds, check_doc_len, split_key, with_bytes, with_scratch, RawEnv,
 };
-use crate::handles::{release_store, with_store};
+use crate::handles::with_store;
 use crate::runner::Result;
 use crate::runner::{run, run_fast};
-use sessionstore::{Error, ErrorKind, Store};
+use sessionstore::{bridge, Error, ErrorKind, Store};
 
 /// `void storeSet(long store, byte[] buffer, int keyLength, int length)`: the key is
 /// `buffer[0, keyLength)`, the document `buffer[keyLength, length)`; the core validates it.
@@ -227,7 +227,7 @@ pub extern "system" fn Java_io_sessionstore_Native_storeRelease<'l>(
     _class: JClass<'l>,
     store: jlong,
 ) {
-    run(env, |_env| Ok(release_store(store)?))
+    run(env, |_env| Ok(bridge::release_store(store as u64)?))
 }
 
 /// The key and document of a small call, passed in registers: `words` hold the bytes

@@ -1,5 +1,5 @@
 """The Python half of the Java cross-language test (CrossLanguageTest): one session over Redis
-written by one host and read by the other, every value type of shared/API.md section 3.
+written by one host and read by the other, every value type of docs/API.md §3.
 
     python cross_language.py write URL SESSION_ID   # Python writes PYTHON_VALUES
     python cross_language.py check URL SESSION_ID   # Python reads what Java wrote

@@ -21,6 +21,9 @@ final class Native {
 
     static native void factoryDestroySession(long factory, String sessionId);
 
+    /** The factory's counters, as one MessagePack map. */
+    static native byte[] factoryStats(long factory);
+
     static native long storeOpen(long factory, String sessionId);
 
     /** The key is {@code buffer[0, keyLength)}, the document {@code buffer[keyLength, length)}. */

@@ -12,7 +12,7 @@ import java.util.Set;
  * {@code del}, {@code destroy}) plus {@code keys}, {@code size}, {@code getAll} and
  * {@code setAll}.
  *
- * <p>Values are the portable types of API.md §3, which every language reads: {@code String},
+ * <p>Values are the portable types of docs/API.md §3, which every language reads: {@code String},
  * {@code Integer}, {@code Long}, {@code Short}, {@code Byte}, {@code Double}, {@code Float},
  * {@code Boolean}, {@code Character} (read back as {@code String}), {@code byte[]},
  * {@code List} and {@code Map<String, ?>} (insertion order kept; {@code null} allowed inside

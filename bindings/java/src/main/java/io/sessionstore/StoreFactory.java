@@ -2,6 +2,7 @@ package io.sessionstore;
 
 import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 
@@ -17,7 +18,7 @@ import java.util.UUID;
  * }
  * }</pre>
  *
- * <p>The url picks the backend and its options (API.md §1): {@code memory://} (or the empty
+ * <p>The url picks the backend and its options (docs/API.md §1): {@code memory://} (or the empty
  * string) keeps sessions in this process; {@code redis://…}, {@code rediss://…},
  * {@code redis+sentinel://…} and {@code redis+cluster://…} share them between processes and
  * languages. Options ride on the query string: {@code prefix}, {@code timeout_ms},
@@ -144,6 +145,36 @@ public final class StoreFactory implements AutoCloseable {
         try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
             Native.factoryDestroySession(guard.nativeHandle(), sessionId);
         }
+    }
+
+    /**
+     * The factory's counters since it opened (docs/API.md §12): {@code "calls"} (a map of
+     * operation — {@code open}, {@code get}, {@code set}, {@code has}, {@code del},
+     * {@code len}, {@code keys}, {@code get_all}, {@code set_many}, {@code replace_all}, {@code destroy},
+     * {@code destroy_session} — to its count, failed calls included), {@code "errors"}
+     * (failed calls by the core's error kind, {@code "Timeout"}, {@code "Backend"}…),
+     * {@code "latency_us"} ({@code count}, {@code p50}, {@code p99}, {@code max} of the remote
+     * calls, in µs), {@code "open_stores"}, and {@code "lease"} ({@code rounds},
+     * {@code renewals}, {@code overruns} of the lease refresher). Counts are {@code Integer}s
+     * or {@code Long}s: read them as {@link Number}s.
+     *
+     * @return an unmodifiable snapshot
+     * @throws FactoryClosedException if this factory was closed
+     */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> stats() {
+        try (NativeHandleGuard guard = new NativeHandleGuard(this, handle)) {
+            return (Map<String, Object>) codec.decode(Native.factoryStats(guard.nativeHandle()));
+        }
+    }
+
+    /**
+     * The factory's url with any password replaced by {@code ***}.
+     *
+     * @return e.g. {@code redis://app:***@cache:6379}
+     */
+    public String url() {
+        return description;
     }
 
     /**

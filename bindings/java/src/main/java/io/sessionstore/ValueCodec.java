@@ -33,7 +33,7 @@ import org.msgpack.core.MessagePacker;
 import org.msgpack.core.MessageUnpacker;
 
 /**
- * The portable value format of API.md §3 on the Java side, over msgpack-core.
+ * The portable value format of docs/API.md §3 on the Java side, over msgpack-core.
  *
  * <p>Writing: {@code Byte}, {@code Short}, {@code Integer}, {@code Long} always use the
  * fixed-width int8/16/32/64 markers, so each reads back as its own type; {@code Float} is
@@ -420,6 +420,18 @@ final class ValueCodec {
         }
     }
 
+    /**
+     * The depth bound on reading: a stored document nested too deep (which the core never
+     * stores, but another client of a shared backend may) is a bad stored value, not a bad
+     * argument of the caller's.
+     */
+    private static void checkReadDepth(int depth) {
+        if (depth > MAX_DEPTH) {
+            throw new StoreBackendException("the stored value nests arrays and maps more than "
+                    + MAX_DEPTH + " deep");
+        }
+    }
+
     private static void checkDepth(int depth) {
         if (depth > MAX_DEPTH) {
             throw new IllegalArgumentException("a value nests lists and maps at most " + MAX_DEPTH
@@ -599,7 +611,7 @@ final class ValueCodec {
             case FIXARRAY:
             case ARRAY16:
             case ARRAY32: {
-                checkDepth(depth + 1);
+                checkReadDepth(depth + 1);
                 int n = u.unpackArrayHeader();
                 List<Object> list = new ArrayList<>(Math.min(n, 1024));
                 for (int i = 0; i < n; i++) {
@@ -610,7 +622,7 @@ final class ValueCodec {
             case FIXMAP:
             case MAP16:
             case MAP32: {
-                checkDepth(depth + 1);
+                checkReadDepth(depth + 1);
                 int n = u.unpackMapHeader();
                 Map<String, Object> map = new LinkedHashMap<>(Math.min(n, 1024) * 2);
                 for (int i = 0; i < n; i++) {

@@ -4,8 +4,7 @@ import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import java.util.UUID;
 import java.util.stream.Stream;
 
@@ -14,11 +13,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The backends the suite runs on: {@code -Dsessionstore.test.urls} or the environment variable
- * {@code SESSIONSTORE_TEST_URLS}, comma-separated, default {@code memory://}. Add a
+ * {@code SESSIONSTORE_TEST_URLS}, separated by whitespace (urls hold commas, never spaces),
+ * default {@code memory://}, as {@code tests/redis/harness.sh} writes the list. Add a
  * {@code redis://127.0.0.1:PORT/DB} url to run every {@link EachBackend} test on Redis too.
- * Sentinel and cluster urls hold commas of their own ({@code redis+cluster://h:1,h:2}), so a
- * piece without {@code "://"} continues the url before it, as {@code tests/redis/harness.sh}
- * writes the list.
  */
 final class Backends {
     private Backends() {}
@@ -31,24 +28,7 @@ final class Backends {
         if (urls == null || urls.isBlank()) {
             urls = "memory://";
         }
-        return split(urls).stream();
-    }
-
-    /** Splits a url list: a piece without "://" belongs to the url before it. */
-    static List<String> split(String urls) {
-        List<String> out = new ArrayList<>();
-        for (String piece : urls.split(",")) {
-            piece = piece.trim();
-            if (piece.isEmpty()) {
-                continue;
-            }
-            if (!piece.contains("://") && !out.isEmpty()) {
-                out.set(out.size() - 1, out.get(out.size() - 1) + "," + piece);
-            } else {
-                out.add(piece);
-            }
-        }
-        return out;
+        return Arrays.stream(urls.trim().split("\\s+"));
     }
 
     /** The first url of the list on the given scheme ({@code "redis://"}), or null. */

@@ -32,12 +32,15 @@ import org.redisson.config.Config;
  *     {@code RMap} per session, {@code redisson.getMap(sessionId)} with {@code put}/{@code get}),
  *     both on one redis-server (no persistence) that the benchmark starts on a free port of
  *     127.0.0.1 and stops by its PID; skipped when {@code redis-server} is not on the PATH.</li>
+ * <li>near: hot-session reads on {@code redis://?near_cache=1000} beside the same reads on
+ *     {@code memory://} (the values written once; target: at least 0.8x memory's reads/s), on
+ *     the same kind of server.</li>
  * </ul>
  * Each side gets a warm-up, then the best of several timed rounds, alternating sides so that
  * both see the same machine load.
  *
  * <p>Arguments (optional): seconds per round (default 2), rounds (default 3), threads (default 8),
- * parts (default {@code memory,redis}).
+ * parts (default {@code memory,redis,near}).
  */
 public final class Bench {
     private Bench() {}
@@ -112,6 +115,30 @@ public final class Bench {
         }
     }
 
+    /** Reads only: {@code set} does nothing (the values were written once, before). */
+    static final class ReadOnly implements Session {
+        private final Session inner;
+
+        ReadOnly(Session inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public void set(String key, Object value) {}
+
+        @Override
+        public Object get(String key) {
+            return inner.get(key);
+        }
+    }
+
+    /** Writes the 16 keys {@link #run} reads into {@code store}. */
+    static void fill(Store store) {
+        for (int i = 0; i < 16; i++) {
+            store.set("key" + i, "value-" + i);
+        }
+    }
+
     /** Runs {@code threads} threads of set+get for {@code millis}; returns operations per second. */
     static double run(IntFunction<Session> sessions, int threads, long millis) throws InterruptedException {
         String[] keys = new String[16];
@@ -176,12 +203,12 @@ public final class Bench {
         System.out.printf("sessionstore %s: set+get of a short String, %d threads, one session each, "
                 + "%d cores, best of %d rounds of %d ms%n", StoreFactory.version(), threads,
                 Runtime.getRuntime().availableProcessors(), rounds, millis);
-        List<String> parts = Arrays.asList((args.length > 3 ? args[3] : "memory,redis").split(","));
+        List<String> parts = Arrays.asList((args.length > 3 ? args[3] : "memory,redis,near").split(","));
         if (parts.contains("memory")) {
             memory(threads, rounds, millis);
         }
-        if (parts.contains("redis")) {
-            redis(threads, rounds, millis);
+        if (parts.contains("redis") || parts.contains("near")) {
+            redis(threads, rounds, millis, parts.contains("redis"), parts.contains("near"));
         }
     }
 
@@ -201,7 +228,8 @@ public final class Bench {
         return best;
     }
 
-    static void redis(int threads, int rounds, long millis) throws InterruptedException {
+    static void redis(int threads, int rounds, long millis, boolean vsRedisson, boolean near)
+            throws InterruptedException {
         Path dir;
         int port;
         Process server;
@@ -224,6 +252,12 @@ public final class Bench {
             String url = "redis://127.0.0.1:" + port;
             waitForServer(url);
             System.out.printf("redis-server pid %d on 127.0.0.1:%d (no persistence)%n", server.pid(), port);
+            if (near) {
+                near(url, threads, rounds, millis);
+            }
+            if (!vsRedisson) {
+                return;
+            }
             Config config = new Config();
             config.useSingleServer().setAddress("redis://127.0.0.1:" + port);
             RedissonClient redisson = Redisson.create(config);
@@ -284,6 +318,31 @@ public final class Bench {
             files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         } catch (IOException e) {
             // A temp folder left behind is harmless.
+        }
+    }
+
+    /** Hot reads through the near cache beside the same reads on memory://. */
+    static void near(String url, int threads, int rounds, long millis) throws InterruptedException {
+        try (StoreFactory nearFactory = StoreFactory.open(url + "?prefix=bench-near&near_cache=1000");
+                StoreFactory memory = StoreFactory.open("memory://")) {
+            Store[] cached = new Store[threads];
+            Store[] local = new Store[threads];
+            for (int t = 0; t < threads; t++) {
+                cached[t] = nearFactory.createStore("bench-near-" + t);
+                local[t] = memory.createStore("bench-near-" + t);
+                fill(cached[t]);
+                fill(local[t]);
+            }
+            double[] best = compare(threads, rounds, millis, t -> new ReadOnly(new StoreSession(cached[t])),
+                    t -> new ReadOnly(new StoreSession(local[t])));
+            System.out.printf("  sessionstore near cache get     %,14.0f reads/s%n", best[0] / 2);
+            System.out.printf("  sessionstore memory:// get      %,14.0f reads/s%n", best[1] / 2);
+            System.out.printf("  ratio: the near cache reads at %.2fx memory's rate (target: at least 0.8x)%n",
+                    best[0] / best[1]);
+            for (Store s : cached) {
+                s.destroy();
+                s.close();
+            }
         }
     }
 

@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Issue 5's cross-language test: a Python process (the sessionstore wheel) and this JVM share a
- * session over Redis, and each reads every value type of API.md §3 the other wrote, as the Java
+ * session over Redis, and each reads every value type of docs/API.md §3 the other wrote, as the Java
  * types of §3/§7 and the Python types of §6.
  *
  * <p>Runs only when the url list holds a Redis url and {@code SESSIONSTORE_TEST_PYTHON} names a

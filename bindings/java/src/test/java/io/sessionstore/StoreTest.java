@@ -254,18 +254,17 @@ class StoreTest {
         }
     }
 
+    /** Many keys in one session, each read back. (Speed is `make bench-java`'s, not a test's.) */
     @Backends.EachBackend
-    void manyOperationsAreFast(String url) {
+    void manyKeysRoundTrip(String url) {
         try (StoreFactory factory = StoreFactory.open(url); Store store = factory.createStore(Backends.sid())) {
-            long start = System.nanoTime();
-            for (int i = 0; i < 10_000; i++) {
+            for (int i = 0; i < 2_000; i++) {
                 store.set("perfKey" + i, "perfValue" + i);
             }
-            for (int i = 0; i < 10_000; i++) {
+            for (int i = 0; i < 2_000; i++) {
                 assertEquals("perfValue" + i, store.get("perfKey" + i));
             }
-            long millis = (System.nanoTime() - start) / 1_000_000;
-            assertTrue(millis < 10_000, "20000 operations took " + millis + " ms");
+            assertEquals(2_000, store.size());
             store.destroy();
         }
     }

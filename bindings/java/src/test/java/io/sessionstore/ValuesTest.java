@@ -16,7 +16,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-/** The value format of API.md §3: every Java type round-trips, and Python's bytes read right. */
+/** The value format of docs/API.md §3: every Java type round-trips, and Python's bytes read right. */
 class ValuesTest {
     private static final ValueCodec PLAIN = new ValueCodec(null);
 
