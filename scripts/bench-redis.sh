@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# The Redis benchmark of issue 4 (a benchmark, not a test): our C ABI set/get, sequentially
-# and from 32 threads sharing one factory, beside redis-benchmark HSET/HGET with -c 1 -P 1 and
-# -c 32 -P 1, all against one throwaway redis-server on 127.0.0.1. Prints the ratios of each
-# round and their medians; rounds alternate redis-benchmark and ours, so a change of load
-# touches both.
+# The Redis benchmarks (a benchmark, not a test), through the C ABI (benches/redis_capi.c):
+#
+# - standalone: our set/get, sequentially and from 32 threads sharing one factory, beside
+#   redis-benchmark HSET/HGET with -c 1 -P 1 and -c 32 -P 1 on the same throwaway redis-server;
+# - cluster: the same on a throwaway three-master Redis Cluster, redis-benchmark on the master
+#   that owns our sequential session's slot (its key shares the slot through a hash tag);
+# - near cache: hot-session get on redis://?near_cache=1000 beside get on memory://.
+#
+# All servers listen on 127.0.0.1 only, without persistence (fsync would measure the disk), and
+# are stopped by PID. Rounds alternate redis-benchmark and ours, so a change of load touches
+# both; prints each round's ratios and their medians.
 #
 #   scripts/bench-redis.sh [SEQ_OPS=20000] [OPS_PER_THREAD=3000] [ROUNDS=3]
 set -euo pipefail
@@ -12,56 +18,125 @@ SEQ=${1:-20000}
 PER=${2:-3000}
 ROUNDS=${3:-3}
 THREADS=32
+GET_FACTOR=50 # memory and near-cache reads are ~100x faster than a round trip
 
 cargo build --release --quiet
+ln -sf libsessionstore.so target/release/libsessionstore.so.0 # the SONAME the program asks for
 mkdir -p build
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Iinclude benches/redis_capi.c \
   -o build/redis_capi -Ltarget/release -lsessionstore -lpthread \
   -Wl,-rpath,"$PWD/target/release"
 
-# The harness installs redis-server when missing; the benchmark's server is its own, without
-# AOF (the harness's standalone fsyncs every write, which would measure the disk).
+# The harness installs redis-server when missing.
 command -v redis-benchmark >/dev/null || tests/redis/harness.sh true
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 dir=$(mktemp -d)
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
-  --dir "$dir" --logfile "$dir/log" &
-server=$!
-trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-url="redis://127.0.0.1:$port"
-
-rb() { # clients requests command…  -> requests per second
-  redis-benchmark -h 127.0.0.1 -p "$port" -c "$1" -P 1 -n "$2" -q "${@:3}" |
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+cluster_port() { # a free port whose cluster bus port (+10000) is free and below 65536 too
+  python3 -c '
+import random, socket
+while True:
+    p = random.randrange(20000, 40000)
+    try:
+        for q in (p, p + 10000):
+            socket.socket().bind(("127.0.0.1", q))
+        print(p)
+        break
+    except OSError:
+        pass
+'
+}
+serve() { # port extra-args…: a redis-server in the background, waited for
+  mkdir -p "$dir/$1"
+  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
+    --dir "$dir/$1" --logfile "$dir/$1/log" "${@:2}" &
+  pids+=($!)
+  for _ in $(seq 100); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return; sleep 0.1; done
+  echo "redis-server on $1 did not start" >&2
+  exit 1
+}
+rb() { # port clients requests command…  -> requests per second
+  redis-benchmark -h 127.0.0.1 -p "$1" -c "$2" -P 1 -n "$3" -q "${@:4}" |
     tr "\r" "\n" | grep -o "[0-9.]* requests per second" | tail -1 | cut -d" " -f1
 }
-redis-cli -p "$port" hset bench:h field value-of-16-byte >/dev/null
-rows=()
-for round in $(seq "$ROUNDS"); do
-  rb_set1=$(rb 1 "$SEQ" HSET bench:h field value-of-16-byte)
-  rb_get1=$(rb 1 "$SEQ" HGET bench:h field)
-  rb_set32=$(rb 32 "$((PER * THREADS))" HSET bench:h field value-of-16-byte)
-  rb_get32=$(rb 32 "$((PER * THREADS))" HGET bench:h field)
-  out=$(build/redis_capi "$url?prefix=bench" "$SEQ" "$THREADS" "$PER")
-  ours() { echo "$out" | awk -v n="$1" '$1==n {print $4}'; }
-  rows+=("$rb_set1 $rb_get1 $rb_set32 $rb_get32 $(ours seq_set) $(ours seq_get) $(ours seq_set_many10) $(ours par_set) $(ours par_get)")
-done
-printf '%s\n' "${rows[@]}" | python3 -c '
+ours() { echo "$1" | awk -v n="$2" '$1==n {print $4}'; }
+
+# against URL, redis-benchmark on PORT with KEY: one row per round (redis-benchmark's four
+# numbers, then ours).
+against() {
+  local url=$1 port=$2 key=$3 out
+  redis-cli -p "$port" hset "$key" field value-of-16-byte >/dev/null
+  for _ in $(seq "$ROUNDS"); do
+    local rs1 rg1 rs32 rg32
+    rs1=$(rb "$port" 1 "$SEQ" HSET "$key" field value-of-16-byte)
+    rg1=$(rb "$port" 1 "$SEQ" HGET "$key" field)
+    rs32=$(rb "$port" 32 "$((PER * THREADS))" HSET "$key" field value-of-16-byte)
+    rg32=$(rb "$port" 32 "$((PER * THREADS))" HGET "$key" field)
+    out=$(build/redis_capi "$url" "$SEQ" "$THREADS" "$PER")
+    echo "$rs1 $rg1 $rs32 $rg32 $(ours "$out" seq_set) $(ours "$out" seq_get) $(ours "$out" seq_set_many10) $(ours "$out" par_set) $(ours "$out" par_get)"
+  done
+}
+
+report() { # title, rows on stdin
+  python3 -c '
 import statistics, sys
+title = sys.argv[1]
 rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
 names = ["sequential get latency ratio  ", "sequential set latency ratio  ",
          "32-thread get throughput ratio", "32-thread set throughput ratio",
          "set_many(10) / set time ratio "]
 targets = ["<= 1.15x", "<= 1.3x", ">= 1.0x", ">= 1.0x", "<= 1.3x"]
-def ratios(r):
-    rs1, rg1, rs32, rg32, s, g, m, ps, pg = r
-    return [rg1 / g, rs1 / s, pg / rg32, ps / rs32, s / m]
-for i, r in enumerate(rows, 1):
-    rs1, rg1, rs32, rg32, s, g, m, ps, pg = r
+print(f"== {title}")
+per_round = []
+for i, (rs1, rg1, rs32, rg32, s, g, m, ps, pg) in enumerate(rows, 1):
     print(f"round {i}: redis-benchmark -c 1 HSET {rs1:.0f}/s HGET {rg1:.0f}/s, -c 32 HSET {rs32:.0f}/s HGET {rg32:.0f}/s")
     print(f"         ours seq set {s:.0f}/s get {g:.0f}/s set_many(10) {m:.0f}/s, 32 threads set {ps:.0f}/s get {pg:.0f}/s")
-per_round = [ratios(r) for r in rows]
+    per_round.append([rg1 / g, rs1 / s, pg / rg32, ps / rs32, s / m])
 for k, name in enumerate(names):
     each = " ".join(f"{rr[k]:.2f}x" for rr in per_round)
     print(f"{name} median {statistics.median(rr[k] for rr in per_round):.2f}x (target {targets[k]}); rounds: {each}")
+' "$1"
+}
+
+# Standalone.
+port=$(free_port)
+serve "$port"
+against "redis://127.0.0.1:$port?prefix=bench" "$port" bench:h | report "redis:// beside redis-benchmark"
+
+# Near cache: the same server, hot reads beside memory://.
+for _ in $(seq "$ROUNDS"); do
+  mem=$(build/redis_capi "memory://" "$SEQ" "$THREADS" "$PER" "$GET_FACTOR")
+  near=$(build/redis_capi "redis://127.0.0.1:$port?prefix=near&near_cache=1000" "$SEQ" "$THREADS" "$PER" "$GET_FACTOR")
+  echo "$(ours "$mem" seq_get) $(ours "$near" seq_get) $(ours "$mem" par_get) $(ours "$near" par_get)"
+done | python3 -c '
+import statistics, sys
+rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
+print("== redis://?near_cache=1000 hot get beside memory:// get")
+for i, (m1, n1, m32, n32) in enumerate(rows, 1):
+    print(f"round {i}: memory seq {m1:.0f}/s 32 threads {m32:.0f}/s; near cache seq {n1:.0f}/s 32 threads {n32:.0f}/s")
+seq = [m1 / n1 for m1, n1, _, _ in rows]
+par = [m32 / n32 for _, _, m32, n32 in rows]
+print(f"sequential get latency ratio   median {statistics.median(seq):.2f}x (target <= 2x); rounds: " + " ".join(f"{r:.2f}x" for r in seq))
+print(f"32-thread get time ratio       median {statistics.median(par):.2f}x (target <= 2x); rounds: " + " ".join(f"{r:.2f}x" for r in par))
 '
+
+# Cluster: three masters, no replicas.
+nodes=()
+for _ in 1 2 3; do
+  p=$(cluster_port)
+  serve "$p" --cluster-enabled yes --cluster-config-file "$dir/nodes-$p.conf" --cluster-node-timeout 5000
+  nodes+=("127.0.0.1:$p")
+done
+redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+seed=${nodes[0]#*:}
+for n in "${nodes[@]}"; do
+  for _ in $(seq 200); do redis-cli -p "${n#*:}" cluster info | grep -q "cluster_state:ok" && break; sleep 0.1; done
+done
+slot=$(redis-cli -p "$seed" cluster keyslot bench:bench-seq)
+# CLUSTER NODES: "id ip:port@cport flags master epoch … link-state slot-range…".
+owner=$(redis-cli -p "$seed" cluster nodes | awk -v slot="$slot" '$3 ~ /master/ {
+  for (i = 9; i <= NF; i++) { n = split($i, r, "-"); if (n == 1) r[2] = r[1]
+    if (slot >= r[1] && slot <= r[2]) { split($2, a, "[:@]"); print a[2] } } }')
+cluster_url="redis+cluster://$(IFS=,; echo "${nodes[*]}")?prefix=bench"
+against "$cluster_url" "$owner" "{bench:bench-seq}:rb" | report "redis+cluster:// beside redis-benchmark on the owning master"

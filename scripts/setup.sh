@@ -5,6 +5,8 @@ set -euo pipefail
 need_apt=()
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v cc >/dev/null || need_apt+=(gcc)
+command -v pkg-config >/dev/null || need_apt+=(pkgconf)
+command -v readelf >/dev/null || need_apt+=(binutils)
 command -v javac >/dev/null || need_apt+=(default-jdk-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
