@@ -350,8 +350,8 @@ fn two_factories_are_two_nodes() {
     }
 }
 
-/// A lease of a second: shorter ones leave too little room for a loaded machine's stalls (an
-/// `appendfsync always` server blocked in fsync for a few hundred milliseconds reclaims a held
+/// A lease of a second: shorter ones leave too little room for a loaded machine's stalls (a
+/// server blocked for a few hundred milliseconds, in fsync or descheduled, reclaims a held
 /// session however promptly the refresher renews it).
 const TTL_MS: u64 = 1000;
 

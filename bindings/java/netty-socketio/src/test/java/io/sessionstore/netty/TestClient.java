@@ -67,7 +67,7 @@ final class TestClient implements AutoCloseable {
         socket.connect();
         TestClient client = new TestClient(socket, transport);
         try {
-            await(connected);
+            await(connected, "connect over " + transport);
         } catch (Exception e) {
             socket.close();
             throw e;
@@ -82,7 +82,7 @@ final class TestClient implements AutoCloseable {
         System.arraycopy(args, 0, withAck, 0, args.length);
         withAck[args.length] = (Ack) reply::complete;
         socket.emit(event, withAck);
-        return await(reply);
+        return await(reply, "the ack of '" + event + "'");
     }
 
     /** Stores a value through the server's {@code set} event (the value goes as JSON). */
@@ -102,7 +102,13 @@ final class TestClient implements AutoCloseable {
         return f;
     }
 
+    /** The future's value within the bound. */
     static <T> T await(CompletableFuture<T> f) throws Exception {
+        return await(f, "an answer");
+    }
+
+    /** The future's value within the bound; {@code what} names it in the timeout's message. */
+    static <T> T await(CompletableFuture<T> f, String what) throws Exception {
         try {
             return f.get(WAIT_SECONDS, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
@@ -114,7 +120,7 @@ final class TestClient implements AutoCloseable {
             }
             throw cause instanceof Exception ? (Exception) cause : e;
         } catch (TimeoutException e) {
-            throw new AssertionError("no answer within " + WAIT_SECONDS + " s", e);
+            throw new AssertionError("no " + what + " within " + WAIT_SECONDS + " s", e);
         }
     }
 
