@@ -5,6 +5,7 @@ SIGSTOP), and what reads a backend's raw state."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -40,6 +41,19 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "c
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.01)
+
+
+async def wait_for_async(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """`wait_for` inside a coroutine: sleeps with `asyncio.sleep`, so the loop goes on running
+    (answers of calls still in flight are delivered by the loop)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.01)
 
 
 def is_memory(url: str) -> bool:
@@ -186,8 +200,6 @@ class UvicornServer:
     """A real uvicorn server for an ASGI app (a socketio.ASGIApp), its loop in a thread."""
 
     def __init__(self, app: Any) -> None:
-        import asyncio
-
         import uvicorn
 
         port = free_port()
@@ -214,8 +226,6 @@ class UvicornServer:
 
     def run(self, coroutine: Any, timeout: float = 30.0) -> Any:
         """Runs `coroutine` on the server's loop (e.g. `sio.shutdown()`), waiting for it."""
-        import asyncio
-
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def stop(self) -> None:

@@ -11,7 +11,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
-from servers import is_memory, raw_keys, redis_process, unique_prefix, wait_for, with_options
+from servers import (
+    is_memory,
+    raw_keys,
+    redis_process,
+    unique_prefix,
+    wait_for,
+    wait_for_async,
+    with_options,
+)
 
 import sessionstore as ss
 
@@ -255,8 +263,10 @@ def test_cancellation_mid_call_on_a_stopped_server() -> None:
                 answers = await asyncio.wait_for(asyncio.gather(*gets[1::2]), 30)
                 assert answers == list(range(1, 20, 2))
                 # The cancelled opening attached on the server; its handle must be released, so
-                # the lease lapses and the session goes (a live handle would refresh it).
-                wait_for(
+                # the lease lapses and the session goes (a live handle would refresh it). The
+                # loop must keep running meanwhile: it receives the opening's late answer, and
+                # dropping that answer releases the handle.
+                await wait_for_async(
                     lambda: raw_keys(url, prefix) == [f"{prefix}:live".encode()],
                     timeout=10,
                     what="the abandoned session's lease to lapse",
