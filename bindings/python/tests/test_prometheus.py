@@ -73,13 +73,19 @@ def test_a_scrape_shows_the_near_cache(url: str, sid: str) -> None:
             assert store.get("a") == 1
             if factory.stats()["near_cache"]["hits"]:
                 break
-        near = factory.stats()["near_cache"]
-        assert near["hits"] >= 1 and near["misses"] >= 1 and near["sessions"] == 1
-        got = scrape(registry)
+        # The invalidation of the write may still come and drop the entry: compare the scrape
+        # with counters that did not change while it ran (bounded).
+        for _ in range(100):
+            near = factory.stats()["near_cache"]
+            got = scrape(registry)
+            if factory.stats()["near_cache"] == near:
+                break
+        assert near["hits"] >= 1 and near["misses"] >= 1 and near["sessions"] in (0, 1)
         labels = (("backend", url.split("://", 1)[0]),)
         for part in ("hits", "misses", "invalidations"):
             assert got[(f"sessionstore_near_cache_{part}_total", labels)] == near[part]
-        assert got[("sessionstore_near_cache_sessions", labels)] == 1
-        assert got[("sessionstore_near_cache_bytes", labels)] == near["bytes"] > 0
+        assert got[("sessionstore_near_cache_sessions", labels)] == near["sessions"]
+        assert got[("sessionstore_near_cache_bytes", labels)] == near["bytes"]
+        assert near["bytes"] > 0 or near["sessions"] == 0
         store.destroy()
         store.close()
