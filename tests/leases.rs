@@ -1,6 +1,6 @@
 //! The lease refresher keeps up (docs/API.md §5): 100,000 sessions with an open handle, on a
 //! lease of one second, all survive several leases, on one server (the harness's Sentinel
-//! master: its standalone server fsyncs every write, which would time the disk) and on its
+//! master, without the standalone server's AOF, so the disk is not what is timed) and on its
 //! Cluster. (Skipped without the harness's Redis urls.)
 
 mod common;
