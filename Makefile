@@ -78,13 +78,7 @@ suite-build:
 ## Rust corpus replay (fuzz-replay-rust) with the rest of the workspace.
 ## test-adoption runs last, since its wheel build leaves the core's library built with the
 ## Python module's features, which the next workspace build would compile again.
-test-suites: python-install java-jar test-rust test-c test-c-faults test-install python-suite java-suites fuzz-replay-python fuzz-replay-java test-redis-faults test-adoption
-
-## The Java binding's suite, then the netty-socketio module's, one after the other.
-.PHONY: java-suites
-java-suites:
-	@$(MAKE) --no-print-directory test-java
-	@$(MAKE) --no-print-directory test-netty
+test-suites: python-install java-jar test-rust test-c test-c-faults test-install python-suite test-java test-netty fuzz-replay-python fuzz-replay-java test-redis-faults test-adoption
 
 ## The fault tests skip without the harness's variables, so `cargo test` alone never kills one.
 FAULT_VARS := SESSIONSTORE_TEST_REDIS_SERVER SESSIONSTORE_TEST_CLUSTER_PIDS SESSIONSTORE_TEST_SENTINEL_MASTER_PID
