@@ -337,10 +337,13 @@ MVN := mvn -B -ntp -Dstyle.color=never -f $(JAVA_DIR)/pom.xml
 MVN_PLAIN := sed -e 's/\x1b\[[0-9;]*m//g'
 MVN_OUTPUT := { $(MVN_PLAIN) | grep -E '^\[(ERROR|WARNING)\]|Tests run:|BUILD' || true; }
 
-## The suites build the JNI library in the dev profile, sharing the workspace's build.
-JAVA_TEST_PROFILE := -Dcargo.profile=dev -Dcargo.profile.dir=debug
+## The suites package the JNI library of the workspace's build (SUITE_BUILD, dev profile), so
+## Maven skips its own cargo step: that builds the one crate alone, which resolves other
+## features and compiled the core and its dependencies again (55 s of a fresh clone).
+JAVA_TEST_PROFILE := -Dcargo.profile=dev -Dcargo.profile.dir=debug -Dsessionstore.skipCargo=true
 .PHONY: java-example bench-java
 test-java:
+	$(SUITE_BUILD)
 	SESSIONSTORE_TEST_PYTHON="$${SESSIONSTORE_TEST_PYTHON:-$$(test -x $(VENV_PY) && echo $(CURDIR)/$(VENV_PY) || true)}" \
 	  $(MVN) $(JAVA_TEST_PROFILE) verify 2>&1 | $(MVN_OUTPUT)
 	@$(MAKE) --no-print-directory java-example
@@ -356,6 +359,7 @@ $(JAVA_JAR):
 ## java-jar: the jar as the suites build it (the JNI library in the dev profile).
 .PHONY: java-jar
 java-jar:
+	$(SUITE_BUILD)
 	$(MVN) $(JAVA_TEST_PROFILE) -q -DskipTests package 2>&1 | $(MVN_OUTPUT)
 
 ## bench-java: set+get of a short String from 8 threads, our memory store beside a
@@ -445,7 +449,7 @@ fuzz-replay-python:
 
 ## The harness compiled against the jar (built in the dev profile when test-java has not).
 fuzz-java-classes:
-	@test -f $(JAVA_JAR) || $(MVN) $(JAVA_TEST_PROFILE) -q -DskipTests package 2>&1 | $(MVN_OUTPUT)
+	@test -f $(JAVA_JAR) || $(MAKE) --no-print-directory java-jar
 	@mkdir -p $(FUZZ_WORK)/java
 	javac -Xlint:all -Werror -d $(FUZZ_WORK)/java -cp $(JAVA_JAR) fuzz/java/io/sessionstore/ValueCodecFuzz.java
 

@@ -8,10 +8,12 @@ NETTY_MVN = $(MVN:$(JAVA_DIR)/pom.xml=$(NETTY_DIR)/pom.xml)
 
 ## netty-core: the core jar (io.sessionstore:sessionstore:0.1.0, JNI library inside) into the
 ## local Maven repository, which the module depends on. Always run: cargo and Maven redo only
-## what changed, so with nothing changed it costs the shading and the copy. The suites use the
-## JNI library of the dev profile, as test-java does; the benchmark a release one.
+## what changed, so with nothing changed it costs the shading and the copy. The suites package
+## the workspace build's JNI library (dev profile), as test-java does; the benchmark (empty
+## NETTY_CORE_ARGS) has Maven build a release one.
 NETTY_CORE_ARGS = $(JAVA_TEST_PROFILE)
 netty-core:
+	$(if $(NETTY_CORE_ARGS),$(SUITE_BUILD))
 	$(MVN) $(NETTY_CORE_ARGS) -q -DskipTests install 2>&1 | $(MVN_OUTPUT)
 
 ## test-netty: the module's JUnit 5 suite (real SocketIOServer, real Socket.IO client) on every
