@@ -241,7 +241,9 @@ def test_cancellation_mid_call_on_a_stopped_server() -> None:
     is released (its lease lapses: no handle leaked)."""
     with redis_process() as redis:
         prefix = unique_prefix()
-        url = with_options(redis.url, prefix=prefix, timeout_ms=20000, ttl_ms=400)
+        # The lease outlasts the freeze: Redis expires keys by the wall clock, so a live
+        # session whose last renewal was a lease before the resume would be gone.
+        url = with_options(redis.url, prefix=prefix, timeout_ms=20000, ttl_ms=2000)
 
         async def main() -> None:
             async with ss.AsyncStoreFactory(url) as factory:
@@ -268,7 +270,7 @@ def test_cancellation_mid_call_on_a_stopped_server() -> None:
                 # dropping that answer releases the handle.
                 await wait_for_async(
                     lambda: raw_keys(url, prefix) == [f"{prefix}:live".encode()],
-                    timeout=10,
+                    timeout=20,
                     what="the abandoned session's lease to lapse",
                 )
                 await store.destroy()

@@ -79,9 +79,11 @@ def test_ctrl_c_ends_a_call_blocked_on_a_stopped_server(stopped_server: tuple[st
         with sessionstore.StoreFactory(url) as factory, factory.create_store("ctrl-c") as store:
             store["k"] = 1
             server.send_signal(signal.SIGSTOP)
-            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
             resume.start()
+            # The signal is sent from inside the block: however late this thread runs, it
+            # arrives where it is expected.
             with pytest.raises(Interrupted):
+                threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
                 store.get("k")
             server.send_signal(signal.SIGCONT)
             assert store.get("k") == 1, "the connection still serves the next call"

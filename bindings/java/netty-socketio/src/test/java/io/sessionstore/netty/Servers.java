@@ -32,13 +32,14 @@ final class Servers implements BeforeAllCallback {
     }
 
     /**
-     * A server whose clients time out 0.5 s after they stop answering pings, so a silent client
-     * is disconnected by netty-socketio's ping timeout (its timer thread).
+     * A server whose clients time out 2 s after they stop answering pings, so a silent client
+     * is disconnected by netty-socketio's ping timeout (its timer thread). Its timer starts at
+     * the handshake: shorter, a loaded machine's late namespace connect finds the session gone.
      */
     static TestServer fastPing(String url) {
         return get("fast-ping " + url, () -> TestServer.start(url, config -> {
-            config.setPingInterval(200);
-            config.setPingTimeout(300);
+            config.setPingInterval(1000);
+            config.setPingTimeout(1000);
         }));
     }
 
