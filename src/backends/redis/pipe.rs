@@ -609,6 +609,7 @@ mod tests {
     fn a_waiter_that_gave_up_never_gets_a_late_reply() {
         let (late_tx, late_rx) = mpsc::channel::<()>();
         let late_rx = Mutex::new(late_rx);
+        let (first_tx, first_rx) = mpsc::channel::<()>();
         let peer = Peer::start(move |_, mut conn| {
             let mut parser = ::redis::Parser::new();
             let hello = next_command(&mut parser, &mut conn).unwrap();
@@ -616,6 +617,7 @@ mod tests {
             // The leader's and the follower's commands; the follower's reply waits until it
             // gave up.
             let first = next_command(&mut parser, &mut conn).unwrap();
+            let _ = first_tx.send(());
             let second = next_command(&mut parser, &mut conn).unwrap();
             bulk(&mut conn, &first[1]);
             lock(&late_rx).recv().unwrap();
@@ -631,8 +633,10 @@ mod tests {
         std::thread::scope(|scope| {
             let leader =
                 scope.spawn(|| pipe.request(&echo("leader"), 1, in_ms(10_000), &peer.dial()));
-            // The follower's command must go out after the leader's.
-            std::thread::sleep(Duration::from_millis(50));
+            // The follower's command goes out once the server has read the leader's.
+            first_rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the leader's command reached the server");
             let gave_up = pipe.request(&echo("follower"), 1, in_ms(200), &peer.dial());
             assert!(gave_up.unwrap_err().is_timeout());
             late_tx.send(()).unwrap();
@@ -652,10 +656,14 @@ mod tests {
     /// server left them all unanswered) and the next request dials a new connection.
     #[test]
     fn the_leaders_deadline_fails_the_queue_then_a_redial_works() {
-        let peer = Peer::start(|n, mut conn| {
+        let (read_tx, read_rx) = mpsc::channel::<()>();
+        let peer = Peer::start(move |n, mut conn| {
             let mut parser = ::redis::Parser::new();
             if n == 0 {
-                while next_command(&mut parser, &mut conn).is_some() {} // mute
+                // Mute: it reads every command and answers none.
+                while next_command(&mut parser, &mut conn).is_some() {
+                    let _ = read_tx.send(());
+                }
                 return;
             }
             while let Some(cmd) = next_command(&mut parser, &mut conn) {
@@ -664,9 +672,13 @@ mod tests {
         });
         let pipe = Pipe::watched(None);
         std::thread::scope(|scope| {
-            // The first request leads: the server leaves it unanswered past its deadline.
-            let leader = scope.spawn(|| pipe.request(&echo("leader"), 1, in_ms(300), &peer.dial()));
-            std::thread::sleep(Duration::from_millis(50));
+            // The first request leads: the server leaves it unanswered past its deadline, by
+            // which the follower has long been queued behind it.
+            let leader =
+                scope.spawn(|| pipe.request(&echo("leader"), 1, in_ms(2_000), &peer.dial()));
+            read_rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the leader's command reached the server");
             let (tx, rx) = mpsc::channel();
             let (pipe, peer) = (&pipe, &peer);
             scope.spawn(move || {
