@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -375,6 +376,9 @@ def test_killed_server_leaves_nothing_after_ttl(url: str) -> None:
     server = subprocess.Popen([sys.executable, str(HERE / "sio_server.py"), backend], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
+        # The server prints its port once it listens; a server that never does fails the test.
+        ready, _, _ = select.select([server.stdout], [], [], 30)
+        assert ready, "the server subprocess printed no port within 30 s"
         port = int(server.stdout.readline())
         client = socketio.SimpleClient()
         client.connect(f"http://127.0.0.1:{port}", auth={"user": 5}, transports=["websocket"], wait_timeout=30)

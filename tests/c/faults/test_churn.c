@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <malloc.h>
+#include <time.h>
 
 #include "../check.h"
 
@@ -31,6 +32,20 @@ static int entries(const char *dir) {
         n++;
     }
     closedir(d);
+    return n;
+}
+
+/*
+ * The process's threads once those that are exiting are gone, polled for up to 10 s until
+ * there are at most `target`: a joined thread can stay listed in /proc/self/task for a moment
+ * after pthread_join returned (the kernel wakes the joiner before it releases the thread).
+ */
+static int threads_settled(int target) {
+    int n = entries("/proc/self/task");
+    for (int i = 0; i < 1000 && n > target; i++) {
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+        n = entries("/proc/self/task");
+    }
     return n;
 }
 
@@ -57,7 +72,7 @@ static void churn(const char *url) {
     }
     size_t heap = heap_in_use();
     int fds = entries("/proc/self/fd");
-    int threads = entries("/proc/self/task");
+    int threads = threads_settled(1); /* this program's own thread: none of ours stays */
     bool all_ok = true;
     for (int i = 0; i < CYCLES; i++) {
         all_ok = cycle(url) && all_ok;
@@ -72,7 +87,7 @@ static void churn(const char *url) {
     if (!CHECK(fds_after == fds)) {
         fprintf(stderr, "  ^ %s: %d file descriptors before, %d after\n", url, fds, fds_after);
     }
-    int threads_after = entries("/proc/self/task");
+    int threads_after = threads_settled(threads);
     if (!CHECK(threads_after == threads)) {
         fprintf(stderr, "  ^ %s: %d threads before, %d after\n", url, threads, threads_after);
     }

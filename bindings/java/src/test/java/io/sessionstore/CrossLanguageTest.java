@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -77,21 +76,25 @@ class CrossLanguageTest {
 
     /** Runs the script; fails with its output unless it exits 0 and prints "ok". */
     private static void runPython(String mode, String url, String sid) throws Exception {
-        Process p = new ProcessBuilder(python(), script.toString(), mode, url, sid)
-                .redirectErrorStream(true)
-                .start();
-        p.getOutputStream().close();
-        // The output is small (one line per mismatch): read it, then wait, bounded.
-        byte[] out;
-        try (InputStream in = p.getInputStream()) {
-            out = in.readAllBytes();
+        // The output goes to a file, read once the process ended: the wait stays bounded
+        // even if the process hangs with its output open.
+        Path output = Files.createTempFile("cross_language", ".out");
+        String text;
+        try {
+            Process p = new ProcessBuilder(python(), script.toString(), mode, url, sid)
+                    .redirectErrorStream(true)
+                    .redirectOutput(output.toFile())
+                    .start();
+            p.getOutputStream().close();
+            if (!p.waitFor(PYTHON_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail("python " + mode + " did not finish in " + PYTHON_TIMEOUT_SECONDS + " s");
+            }
+            text = Files.readString(output).strip();
+            assertEquals(0, p.exitValue(), () -> "python " + mode + " failed:\n" + text);
+        } finally {
+            Files.deleteIfExists(output);
         }
-        if (!p.waitFor(PYTHON_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("python " + mode + " did not finish in " + PYTHON_TIMEOUT_SECONDS + " s");
-        }
-        String text = new String(out, StandardCharsets.UTF_8).strip();
-        assertEquals(0, p.exitValue(), () -> "python " + mode + " failed:\n" + text);
         assertTrue(text.endsWith("ok"), () -> "python " + mode + " said:\n" + text);
     }
 

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -61,25 +60,28 @@ class CrossLanguageTest {
 
     private static void runPython(String python, String url, String sid) throws Exception {
         Path script = Files.createTempFile("read_session", ".py");
+        Path output = Files.createTempFile("read_session", ".out");
         try {
             try (InputStream in = CrossLanguageTest.class.getResourceAsStream("/read_session.py")) {
                 Files.copy(Objects.requireNonNull(in, "read_session.py"), script, StandardCopyOption.REPLACE_EXISTING);
             }
-            Process p = new ProcessBuilder(python, script.toString(), url, sid).redirectErrorStream(true).start();
+            // The output goes to a file, read once the process ended: the wait stays bounded
+            // even if the process hangs with its output open.
+            Process p = new ProcessBuilder(python, script.toString(), url, sid)
+                    .redirectErrorStream(true)
+                    .redirectOutput(output.toFile())
+                    .start();
             p.getOutputStream().close();
-            byte[] out;
-            try (InputStream in = p.getInputStream()) {
-                out = in.readAllBytes();
-            }
             if (!p.waitFor(PYTHON_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 fail("python did not finish in " + PYTHON_TIMEOUT_SECONDS + " s");
             }
-            String text = new String(out, StandardCharsets.UTF_8).strip();
+            String text = Files.readString(output).strip();
             assertEquals(0, p.exitValue(), () -> "python failed:\n" + text);
             assertTrue(text.endsWith("ok"), () -> "python said:\n" + text);
         } finally {
             Files.deleteIfExists(script);
+            Files.deleteIfExists(output);
         }
     }
 }
