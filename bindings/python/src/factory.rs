@@ -10,7 +10,7 @@ use crate::exec::Blocking;
 use crate::factory_handle::FactoryHandle;
 use crate::store::Store;
 
-/// Opens stores on the backend a url names (API.md §1): `memory://` (the default) or Redis.
+/// Opens stores on the backend a url names (docs/API.md §1): `memory://` (the default) or Redis.
 ///
 /// With `allow_pickle=True`, values of other types are stored pickled (MessagePack ext 80) and
 /// ext 80 values are unpickled on read: only for data every writer is trusted with.

@@ -1,4 +1,4 @@
-"""sessionstore.AsyncStoreFactory / AsyncStore (API.md section 9) on every backend url: every
+"""sessionstore.AsyncStoreFactory / AsyncStore (docs/API.md section 9) on every backend url: every
 call and error, the lifecycle, several event loops over one factory, cancellation mid-call on
 a SIGSTOPped redis-server, and a loop that keeps running while calls wait."""
 

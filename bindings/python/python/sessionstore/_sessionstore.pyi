@@ -187,7 +187,7 @@ class Store:
 
 @final
 class AsyncStoreFactory:
-    """Opens AsyncStores on the backend a url names, for asyncio code (API.md section 9): the
+    """Opens AsyncStores on the backend a url names, for asyncio code (docs/API.md section 9): the
     same urls, values, errors and lifecycle as StoreFactory.
 
     Nothing connects in the constructor (a bad url still raises ConfigError there): a remote

@@ -1,4 +1,4 @@
-"""python-socketio servers whose user sessions live in sessionstore (API.md section 10).
+"""python-socketio servers whose user sessions live in sessionstore (docs/API.md section 10).
 
 :class:`Server` and :class:`AsyncServer` subclass ``socketio.Server`` and
 ``socketio.AsyncServer`` and take every argument those take (``client_manager=`` included).
@@ -19,7 +19,7 @@ Each namespace connection gets one store whose session id is the connection's So
 The store is opened before the ``connect`` handler runs and destroyed after the
 ``disconnect`` handler returns, when the connection is refused (the handler returns False or
 raises ``ConnectionRefusedError``, or fails), and by ``shutdown()``. With ``ttl_ms`` a crashed
-server's sessions vanish within ``ttl_ms``. Session values are sessionstore values (API.md
+server's sessions vanish within ``ttl_ms``. Session values are sessionstore values (docs/API.md
 section 3): str, int, float, bool, bytes, list, dict, None inside them; other objects only with
 ``allow_pickle=True``.
 

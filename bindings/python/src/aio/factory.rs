@@ -11,7 +11,7 @@ use pyo3::types::PyTuple;
 use super::pool::{self, Pool};
 use crate::factory_handle::FactoryHandle;
 
-/// Opens `AsyncStore`s on the backend a url names (API.md §1, §9): the same urls, values,
+/// Opens `AsyncStore`s on the backend a url names (docs/API.md §1, §9): the same urls, values,
 /// errors and lifecycle as `StoreFactory`, for asyncio code.
 ///
 /// Nothing connects in the constructor (a bad url still raises `ConfigError` there): a remote

@@ -1,4 +1,4 @@
-//! The asyncio classes (API.md §9): `AsyncStoreFactory` and `AsyncStore`.
+//! The asyncio classes (docs/API.md §9): `AsyncStoreFactory` and `AsyncStore`.
 //!
 //! The core is blocking, so a remote call runs on a small pool of worker threads per factory
 //! (`pool.rs`), never with the GIL. Each finished call is queued for the event loop that made

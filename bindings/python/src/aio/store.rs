@@ -13,7 +13,7 @@ use crate::handle::StoreHandle;
 
 /// One handle on one session's key-value data, for asyncio code: every method is awaited.
 ///
-/// Values are the portable types of API.md §3. `await close()` (or the end of an `async with`
+/// Values are the portable types of docs/API.md §3. `await close()` (or the end of an `async with`
 /// block, or garbage collection) releases the handle; the data stays until `await destroy()`.
 #[pyclass(frozen, module = "sessionstore", name = "AsyncStore")]
 pub struct AsyncStore {
