@@ -47,6 +47,29 @@ pub trait Exec {
     fn store_maker(&self) -> impl Finish<StoreHandle>;
 }
 
+/// Runs `close`, which answers `None` and can wait only on a remote backend (for the calls in
+/// flight it ends): at once on a local one, else as a [`blocking`](Exec::blocking) operation.
+/// The `close()` of stores and factories.
+pub fn closing<'py, E: Exec>(
+    exec: &E,
+    py: Python<'py>,
+    remote: bool,
+    close: impl FnOnce() + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>> {
+    if !remote {
+        close();
+        return exec.done(py, Ok(py.None().into_bound(py)));
+    }
+    exec.blocking(
+        py,
+        move || {
+            close();
+            Ok(())
+        },
+        |py, ()| Ok(py.None()),
+    )
+}
+
 /// The sync classes: every call blocks the calling thread, without the GIL while it may wait,
 /// and interruptible by Python's signal handlers (Ctrl-C) while it does.
 pub struct Blocking;

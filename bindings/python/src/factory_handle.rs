@@ -18,7 +18,7 @@ use sessionstore::{Config, Error, ErrorKind, Result as CoreResult};
 use crate::blocking;
 use crate::codec;
 use crate::errors::{self, IntoPy};
-use crate::exec::{Exec, Finish};
+use crate::exec::{self, Exec, Finish};
 use crate::fork::Origin;
 use crate::handle::StoreHandle;
 
@@ -188,19 +188,8 @@ impl FactoryHandle {
         py: Python<'py>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.origin.check(py)?;
-        if !self.remote {
-            self.shut();
-            return exec.done(py, Ok(py.None().into_bound(py)));
-        }
         let this = self.clone();
-        exec.blocking(
-            py,
-            move || {
-                this.shut();
-                Ok(())
-            },
-            |py, ()| Ok(py.None()),
-        )
+        exec::closing(exec, py, self.remote, move || this.shut())
     }
 
     /// The factory's counters since it opened, as a dict (no I/O: a factory not connected yet

@@ -16,7 +16,7 @@ use sessionstore::Result as CoreResult;
 
 use crate::codec;
 use crate::errors::{self, IntoPy};
-use crate::exec::{Exec, Finish};
+use crate::exec::{self, Exec, Finish};
 use crate::fork::Origin;
 
 /// One handle on one session, shared by the Python object that wraps it and by the calls in
@@ -415,19 +415,8 @@ impl StoreHandle {
         py: Python<'py>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.origin.check(py)?;
-        if !self.remote {
-            self.release();
-            return exec.done(py, Ok(py.None().into_bound(py)));
-        }
         let handle = self.clone();
-        exec.blocking(
-            py,
-            move || {
-                handle.release();
-                Ok(())
-            },
-            |py, ()| none(py),
-        )
+        exec::closing(exec, py, self.remote, move || handle.release())
     }
 
     /// Adds the entries of a mapping, or of an iterable of pairs, to `out` (encoded).
