@@ -1,0 +1,2 @@
+//! Empty on purpose: this crate exists for its dependency list (Cargo.toml), which makes every
+//! build of the workspace resolve the same features for shared dependencies.
