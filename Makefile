@@ -63,15 +63,22 @@ demo: build $(LIB_DIR)/$(SONAME)
 CLIPPY_BUILD := RUSTC_WORKSPACE_WRAPPER=clippy-driver RUSTFLAGS="-D warnings"
 WORKSPACE := --workspace --exclude sessionstore-python
 SUITE_BUILD := $(CARGO) build --quiet $(WORKSPACE) --all-targets
-## The lint tools' install (pip, mostly waiting on downloads) runs beside the build.
+## What waits on downloads runs beside the build: the lint tools' install (pip) and the
+## suites' tools (test-tools: apt).
 test: setup
-	@$(MAKE) --no-print-directory -j2 --output-sync=target lint-format suite-build
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint-format suite-build test-tools
 	$(CLIPPY_BUILD) tests/redis/harness.sh $(MAKE) --no-print-directory test-suites
 	@echo "make test: every suite passed"
 
-.PHONY: suite-build
+.PHONY: suite-build test-tools
 suite-build:
 	$(CLIPPY_BUILD) $(SUITE_BUILD)
+
+## test-tools: what only the suites need, from Debian when missing: clang with its sanitizer
+## runtimes (test-c) and redis-server (the harness). One after the other: apt holds a lock.
+test-tools:
+	@$(MAKE) --no-print-directory san-cc
+	@tests/redis/install.sh
 
 ## The Python, Java and CLI suites read each other's build (cross-language tests): the wheel
 ## and the jar are built before any runs. test-rust runs the CLI's tests (test-cli) and the
@@ -84,13 +91,17 @@ test-suites: python-install java-jar test-rust test-c test-c-faults test-install
 FAULT_VARS := SESSIONSTORE_TEST_REDIS_SERVER SESSIONSTORE_TEST_CLUSTER_PIDS SESSIONSTORE_TEST_SENTINEL_MASTER_PID
 ## Every crate of the workspace but the Python one (it links libpython: its suite is
 ## test-python), and the core's unit tests once more without its Redis backend (a memory-only
-## build).
+## build, which must not depend on the Redis stack: workspace-hack is only a dev-dependency of
+## the core).
 ## (The CLI's C writer loads the library by its SONAME: the symlink is made first.)
 test-rust:
 	$(SUITE_BUILD)
 	@$(MAKE) --no-print-directory $(LIB_DIR)/$(SONAME)
 	env $(addprefix -u ,$(FAULT_VARS)) $(CARGO) test --quiet $(WORKSPACE)
 	$(CARGO) test --quiet -p sessionstore --no-default-features --lib
+	@if $(CARGO) tree -q -p sessionstore --no-default-features -e normal,build --prefix none | \
+	  grep -E '^(redis|rustls|workspace-hack) '; then \
+	  echo "test-rust: the memory-only core depends on the crates above" >&2; exit 1; fi
 
 test-redis-faults:
 	$(CARGO) test --quiet $(WORKSPACE) --test redis_faults

@@ -21,7 +21,7 @@
 #   SESSIONSTORE_TEST_CLUSTER_PIDS port:pid of every cluster node (for the failover test)
 #   SESSIONSTORE_TEST_SENTINEL_MASTER_PID, SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT (ditto)
 #   SESSIONSTORE_TEST_REDIS_SERVER the redis-server binary (fault tests start their own)
-# redis-server/redis-cli are installed from Debian when missing (the service is not used).
+# redis-server/redis-cli are installed from Debian when missing (install.sh).
 set -euo pipefail
 
 if [ $# -eq 0 ]; then
@@ -29,22 +29,7 @@ if [ $# -eq 0 ]; then
   exit 2
 fi
 
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-  echo "harness: installing redis-server and redis-tools" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  # policy-rc.d 101: the package must not start its own service. A policy the machine already
-  # has is put back afterwards, byte for byte.
-  policy=/usr/sbin/policy-rc.d
-  saved=$(mktemp)
-  had_policy=false
-  if [ -e "$policy" ]; then cp -p "$policy" "$saved"; had_policy=true; fi
-  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq redis-server redis-tools >/dev/null || { $had_policy && cp -p "$saved" "$policy" || rm -f "$policy"; exit 1; }
-  if $had_policy; then cp -p "$saved" "$policy"; else rm -f "$policy"; fi
-  rm -f "$saved"
-fi
-command -v openssl >/dev/null || { apt-get install -y -qq openssl >/dev/null; }
+"$(dirname "$0")/install.sh"
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/sessionstore-redis.XXXXXX")
 PIDS=()
