@@ -40,10 +40,12 @@ from sessionstore.socketio import AsyncServer, Server  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 TRANSPORTS = ["websocket", "polling"]
-# python-socketio's polling client sometimes loses its closing packet against uvicorn (plain
-# socketio.AsyncServer too): the server then sees the disconnect at the ping timeout. Short
-# pings bound that to about 6 s instead of 45; the timeout leaves a client 5 s to answer a
-# ping, since 24 clients and their server share one GIL on a loaded machine.
+# python-engineio's AsyncServer (4.15.1; plain socketio.AsyncServer too) runs the disconnect at
+# a polling client's close packet but does not answer that client's pending long-poll (its
+# threaded Server does), and the Python client's disconnect() waits for that poll to time out:
+# ping_interval + ping_timeout. Short pings bound that to 6 s instead of 45; the timeout leaves
+# a client 5 s to answer a ping, since 24 clients and their server share one GIL on a loaded
+# machine.
 PINGS = {"ping_interval": 1, "ping_timeout": 5}
 
 
