@@ -18,7 +18,7 @@
 //! [`WATCH_EVERY`](super::WATCH_EVERY), on its own thread so no caller waits for it) asks for the map again while any doubt stands, asking
 //! the doubted nodes last. Calls reach the new master within a check of its promotion.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use ::redis::{ErrorKind as RedisKind, RedisError, RedisResult, ServerErrorKind, Value};
@@ -81,11 +81,39 @@ pub(crate) struct Cluster {
     /// With a near cache: every master's data connection is tracked.
     tracking: Option<Arc<Tracking>>,
     map: RwLock<Topology>,
-    /// When the map was last asked for; held while it is asked, so one caller asks at a time.
-    refreshed: Mutex<Option<Instant>>,
+    /// Who asks for the map, and when it was last learned.
+    refreshes: Refreshes,
     /// `Some` while the map is in doubt: the masters whose requests went unanswered since the
     /// watcher last asked (an empty list: a redirection seen in a batch).
     doubts: Mutex<Option<Vec<Endpoint>>>,
+}
+
+/// One caller asks for the slot map at a time; the others wait for its answer, each no longer
+/// than its own deadline (a caller holding a lock while it asks would keep them waiting until
+/// the asker's deadline, however far past theirs).
+#[derive(Default)]
+struct Refreshes {
+    state: Mutex<RefreshState>,
+    /// Notified when an asker ends, with an answer or without.
+    ended: Condvar,
+}
+
+#[derive(Default)]
+struct RefreshState {
+    /// When the map was last learned.
+    learned: Option<Instant>,
+    /// True while a caller asks.
+    asking: bool,
+}
+
+/// Ends a caller's turn at asking, even when it unwinds.
+struct Asking<'a>(&'a Refreshes);
+
+impl Drop for Asking<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.state).asking = false;
+        self.0.ended.notify_all();
+    }
 }
 
 /// What a reply says the cluster wants done with the request.
@@ -134,7 +162,7 @@ impl Cluster {
             tls,
             tracking,
             map: RwLock::new(Topology::default()),
-            refreshed: Mutex::new(None),
+            refreshes: Refreshes::default(),
             doubts: Mutex::new(None),
         };
         cluster.refresh(Instant::now(), deadline)?;
@@ -290,13 +318,9 @@ impl Cluster {
     /// Asks for the slot map again, unless it was asked for since `since` (another caller
     /// already did) or less than [`REFRESH_AT_MOST_EVERY`] ago.
     fn refresh(&self, since: Instant, deadline: Instant) -> RedisResult<()> {
-        let mut refreshed = lock(&self.refreshed);
-        if let Some(at) = *refreshed {
-            if at >= since || at.elapsed() < REFRESH_AT_MOST_EVERY {
-                return Ok(());
-            }
-        }
-        self.ask_map(&mut refreshed, &[], deadline)
+        self.ask_once(&[], deadline, |at| {
+            at >= since || at.elapsed() < REFRESH_AT_MOST_EVERY
+        })
     }
 
     /// The watcher's check: while the map is in doubt, asks for it again by `timeout`
@@ -305,24 +329,50 @@ impl Cluster {
         let Some(doubted) = lock(&self.doubts).take() else {
             return;
         };
-        let mut refreshed = lock(&self.refreshed);
+        let asked = Instant::now();
         if self
-            .ask_map(&mut refreshed, &doubted, Instant::now() + timeout)
+            .ask_once(&doubted, asked + timeout, |at| at >= asked)
             .is_err()
         {
-            drop(refreshed);
             self.doubt(&doubted);
         }
     }
 
-    /// Asks the known masters, then the url's nodes, then `last`, for the map, each for a share
-    /// of the time left until `deadline`; installs the first answer.
-    fn ask_map(
+    /// Asks for the map ([`ask_map`](Self::ask_map)) unless the one learned last is `fresh`;
+    /// while another caller asks, waits for its answer, by `deadline` at the latest.
+    fn ask_once(
         &self,
-        refreshed: &mut Option<Instant>,
         last: &[Endpoint],
         deadline: Instant,
+        fresh: impl Fn(Instant) -> bool,
     ) -> RedisResult<()> {
+        let refreshes = &self.refreshes;
+        let mut state = lock(&refreshes.state);
+        loop {
+            if state.learned.is_some_and(&fresh) {
+                return Ok(());
+            }
+            if !state.asking {
+                break;
+            }
+            let left = time_left(deadline)?;
+            state = refreshes
+                .ended
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        state.asking = true;
+        drop(state);
+        let _turn = Asking(refreshes);
+        self.ask_map(last, deadline)?;
+        lock(&refreshes.state).learned = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Asks the known masters, then the url's nodes, then `last`, for the map, each for a share
+    /// of the time left until `deadline`; installs the first answer.
+    fn ask_map(&self, last: &[Endpoint], deadline: Instant) -> RedisResult<()> {
         let mut candidates: Vec<Endpoint> = Vec::new();
         let known = self
             .read_map()
@@ -342,7 +392,6 @@ impl Cluster {
             match self.ask_slots(at, Instant::now() + share) {
                 Ok(ranges) => {
                     self.install(ranges);
-                    *refreshed = Some(Instant::now());
                     return Ok(());
                 }
                 Err(e) => last = Some(e),
@@ -572,6 +621,51 @@ mod tests {
         c.close();
     }
 
+    /// While one caller waits for the slot map, another whose deadline comes first ends at its
+    /// deadline, with a timeout, instead of waiting for the first caller's answer.
+    #[test]
+    fn a_caller_waits_for_another_callers_map_only_until_its_own_deadline() {
+        let (asked, was_asked) = std::sync::mpsc::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let peer = Peer::start(move |_, mut conn| {
+            let mut parser = ::redis::Parser::new();
+            while let Some(cmd) = next_command(&mut parser, &mut conn) {
+                assert_eq!(cmd[0], b"CLUSTER");
+                let _ = asked.send(());
+                let _ = released.recv();
+                all_slots_at(&mut conn, 1);
+            }
+        });
+        let c = Arc::new(Cluster {
+            seeds: vec![peer.at.clone()],
+            login: Login::default(),
+            tls: None,
+            tracking: None,
+            map: RwLock::new(Topology::default()),
+            refreshes: Refreshes::default(),
+            doubts: Mutex::new(None),
+        });
+        let first = {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                c.refresh(Instant::now(), Instant::now() + Duration::from_secs(30))
+            })
+        };
+        was_asked.recv().unwrap();
+        let second = c.refresh(Instant::now(), Instant::now() + Duration::from_millis(100));
+        assert!(
+            !first.is_finished(),
+            "the second caller waited for the first one's answer"
+        );
+        assert!(
+            second.unwrap_err().is_timeout(),
+            "the second caller ends with a timeout"
+        );
+        release.send(()).unwrap();
+        first.join().unwrap().unwrap();
+        assert!(c.read_map().node_for(0).is_some(), "the first caller's map");
+    }
+
     #[test]
     fn slots_are_the_crc16_of_the_key() {
         // The Cluster specification's own example: "123456789" is slot 12739 (CRC16 0x31C3).
@@ -587,7 +681,7 @@ mod tests {
             tls: None,
             tracking: None,
             map: RwLock::new(Topology::default()),
-            refreshed: Mutex::new(None),
+            refreshes: Refreshes::default(),
             doubts: Mutex::new(None),
         };
         let ep = |port| Endpoint {
