@@ -347,6 +347,13 @@ MVN := mvn -B -ntp -Dstyle.color=never -f $(JAVA_DIR)/pom.xml
 ## around a plugin's own output): they are stripped here.
 MVN_PLAIN := sed -e 's/\x1b\[[0-9;]*m//g'
 MVN_OUTPUT := { $(MVN_PLAIN) | grep -E '^\[(ERROR|WARNING)\]|Tests run:|BUILD' || true; }
+## $(call MVN_FAILURES,MODULE_DIR): after a failed verify, each failed test class's Surefire
+## report (its full stack traces) and the last lines its tests printed (the server's log too),
+## then the failure's status.
+MVN_FAILURES = { for r in $(1)/target/surefire-reports/*.txt; do \
+	  case $$r in *-output.txt) continue;; esac; grep -q 'FAILURE!' "$$r" || continue; \
+	  cat "$$r"; o="$${r%.txt}-output.txt"; test ! -f "$$o" || { echo "--- $$o (last 300 lines)"; tail -n 300 "$$o"; }; \
+	done; exit 1; }
 
 ## The suites package the JNI library of the workspace's build (SUITE_BUILD, dev profile), so
 ## Maven skips its own cargo step: that builds the one crate alone, which resolves other
@@ -356,7 +363,7 @@ JAVA_TEST_PROFILE := -Dcargo.profile=dev -Dcargo.profile.dir=debug -Dsessionstor
 test-java:
 	$(SUITE_BUILD)
 	SESSIONSTORE_TEST_PYTHON="$${SESSIONSTORE_TEST_PYTHON:-$$(test -x $(VENV_PY) && echo $(CURDIR)/$(VENV_PY) || true)}" \
-	  $(MVN) $(JAVA_TEST_PROFILE) verify 2>&1 | $(MVN_OUTPUT)
+	  $(MVN) $(JAVA_TEST_PROFILE) verify 2>&1 | $(MVN_OUTPUT) || $(call MVN_FAILURES,$(JAVA_DIR))
 	@$(MAKE) --no-print-directory java-example
 
 java-example: $(JAVA_JAR)

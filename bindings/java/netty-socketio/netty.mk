@@ -22,7 +22,7 @@ netty-core:
 ## tests/redis/harness.sh make test-netty runs it on standalone, Sentinel and Cluster servers.
 test-netty: netty-core
 	SESSIONSTORE_TEST_PYTHON="$${SESSIONSTORE_TEST_PYTHON:-$$(test -x $(VENV_PY) && echo $(CURDIR)/$(VENV_PY) || true)}" \
-	  $(NETTY_MVN) verify 2>&1 | $(MVN_OUTPUT)
+	  $(NETTY_MVN) verify 2>&1 | $(MVN_OUTPUT) || $(call MVN_FAILURES,$(NETTY_DIR))
 
 ## bench-netty: clients doing request/ack round trips that read and write two session keys,
 ## netty-socketio's RedissonStoreFactory beside ours on a redis-server the benchmark starts and

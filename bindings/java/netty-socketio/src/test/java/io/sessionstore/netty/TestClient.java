@@ -2,6 +2,7 @@ package io.sessionstore.netty;
 
 import io.socket.client.Ack;
 import io.socket.client.IO;
+import io.socket.client.Manager;
 import io.socket.client.Socket;
 import io.socket.engineio.client.transports.Polling;
 import io.socket.engineio.client.transports.WebSocket;
@@ -37,17 +38,34 @@ final class TestClient implements AutoCloseable {
         }));
         dispatcher.setMaxRequests(1000);
         dispatcher.setMaxRequestsPerHost(1000);
-        OkHttpClient http = new OkHttpClient.Builder().dispatcher(dispatcher).build();
+        // A read timeout of a minute, as socket.io-client-java advises for polling: a long poll
+        // waits for the server's next packet, up to its ping interval (25 s), and OkHttp's
+        // default of 10 s ended such a poll as a transport error.
+        OkHttpClient http = new OkHttpClient.Builder().dispatcher(dispatcher)
+                .readTimeout(1, TimeUnit.MINUTES)
+                .build();
         IO.setDefaultOkHttpWebSocketFactory(http);
         IO.setDefaultOkHttpCallFactory(http);
     }
 
     private final Socket socket;
     final String transport;
+    /** Why the connection ended under the client, once it did (null while it holds). */
+    private volatile String lostWith;
+    /** The transport's last error, if any. */
+    private volatile String transportError;
 
     private TestClient(Socket socket, String transport) {
         this.socket = socket;
         this.transport = transport;
+        socket.on(Socket.EVENT_DISCONNECT, args -> lostWith = args.length > 0 ? String.valueOf(args[0]) : "no reason");
+        // The transport's own error (an HTTP status, an I/O error), which the disconnect's
+        // reason ("transport error") does not say.
+        socket.io().on(Manager.EVENT_ERROR, args -> {
+            Object e = args.length > 0 ? args[0] : null;
+            Throwable cause = e instanceof Throwable ? ((Throwable) e).getCause() : null;
+            transportError = cause == null ? String.valueOf(e) : e + " caused by " + cause;
+        });
     }
 
     /** Connects to 127.0.0.1:port over one transport; {@code query} may be empty. */
@@ -82,7 +100,13 @@ final class TestClient implements AutoCloseable {
         System.arraycopy(args, 0, withAck, 0, args.length);
         withAck[args.length] = (Ack) reply::complete;
         socket.emit(event, withAck);
-        return await(reply, "the ack of '" + event + "'");
+        try {
+            return await(reply, "the ack of '" + event + "'");
+        } catch (AssertionError late) {
+            String lost = lostWith;
+            throw lost == null ? late : new AssertionError(late.getMessage() + "; the connection ended: " + lost
+                    + (transportError == null ? "" : " (" + transportError + ")"), late);
+        }
     }
 
     /** Stores a value through the server's {@code set} event (the value goes as JSON). */
@@ -120,8 +144,26 @@ final class TestClient implements AutoCloseable {
             }
             throw cause instanceof Exception ? (Exception) cause : e;
         } catch (TimeoutException e) {
+            printServerThreads(what);
             throw new AssertionError("no " + what + " within " + WAIT_SECONDS + " s", e);
         }
+    }
+
+    /**
+     * What the servers' threads (they run in this JVM) are doing when an answer is late, to
+     * stderr: a call stuck in the store shows there; idle event loops mean the packet was lost.
+     */
+    private static void printServerThreads(String what) {
+        StringBuilder dump = new StringBuilder("no " + what + " within " + WAIT_SECONDS + " s; the servers' threads:\n");
+        Thread.getAllStackTraces().forEach((thread, stack) -> {
+            if (thread.getName().startsWith("nioEventLoopGroup")) {
+                dump.append(thread.getName()).append(' ').append(thread.getState()).append('\n');
+                for (StackTraceElement frame : stack) {
+                    dump.append("\tat ").append(frame).append('\n');
+                }
+            }
+        });
+        System.err.print(dump);
     }
 
     /** Disconnects cleanly: the client tells the server it leaves. */
