@@ -74,11 +74,13 @@ test: setup
 suite-build:
 	$(CLIPPY_BUILD) $(SUITE_BUILD)
 
-## test-tools: what only the suites need, from Debian when missing: clang with its sanitizer
-## runtimes (test-c) and redis-server (the harness). One after the other: apt holds a lock.
+## test-tools: what only the suites need, when missing: from Debian, clang with its sanitizer
+## runtimes (test-c) and redis-server (the harness), one after the other (apt holds a lock);
+## from Maven Central, the Hazelcast member's jar (the harness).
 test-tools:
 	@$(MAKE) --no-print-directory san-cc
 	@tests/redis/install.sh
+	@tests/hazelcast/jar.sh >/dev/null
 
 ## The Python, Java and CLI suites read each other's build (cross-language tests): the wheel
 ## and the jar are built before any runs. test-rust runs the CLI's tests (test-cli) and the

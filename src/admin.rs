@@ -189,6 +189,13 @@ impl Admin {
                 ))
             }
             BackendConfig::Redis(redis) => RedisAdmin::open(&config, redis)?,
+            #[cfg(feature = "hazelcast")]
+            BackendConfig::Hazelcast(_) => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "the operators' tools read Redis backends only, not hazelcast://",
+                ))
+            }
         };
         Ok(Admin {
             config,
@@ -337,6 +344,16 @@ mod tests {
             keys,
             bytes,
             ttl_ms,
+        }
+    }
+
+    #[test]
+    fn only_redis_urls_open() {
+        for url in ["memory://", "hazelcast://127.0.0.1:1/dev"] {
+            let Err(e) = Admin::open(url) else {
+                panic!("{url} opened");
+            };
+            assert_eq!(e.kind(), ErrorKind::Config, "{url}: {e}");
         }
     }
 

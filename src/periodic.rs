@@ -69,7 +69,7 @@ impl Periodic {
     }
 
     /// How many rounds took longer than a period.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))] // the lease refresher's stats
+    #[cfg_attr(not(any(feature = "redis", feature = "hazelcast")), allow(dead_code))] // the lease refresher's stats
     pub(crate) fn overruns(&self) -> u64 {
         self.overruns.load(Ordering::Relaxed)
     }

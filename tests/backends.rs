@@ -6,7 +6,7 @@ mod common;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::{env, redis_urls, sid, urls, with};
+use common::{env, redis_urls, shared_urls, sid, urls, with};
 use sessionstore::{value, ErrorKind, StoreFactory};
 
 fn open(url: &str) -> StoreFactory {
@@ -304,7 +304,7 @@ fn concurrent_destroy_and_use_see_only_valid_answers() {
 
 #[test]
 fn two_factories_are_two_nodes() {
-    for url in redis_urls() {
+    for url in shared_urls() {
         let url = with(&url, "");
         let (n1, n2) = (open(&url), open(&url));
         let id = sid("nodes");
@@ -390,7 +390,7 @@ fn lease_keeps_live_sessions_and_reclaims_idle_ones() {
 
 #[test]
 fn reclaimed_session_is_not_resurrected() {
-    for url in redis_urls() {
+    for url in shared_urls() {
         // Node A holds a handle without a lease of its own; node B's lease expires under it.
         let a = open(&with(&url, ""));
         let b = open(&with(&url, &format!("ttl_ms={TTL_MS}")));
@@ -547,7 +547,7 @@ fn acl_user_with_right_and_wrong_password() {
 /// to come is refused, and neither can read, write or destroy the other's session.
 #[test]
 fn prefixes_never_share_a_session() {
-    for url in redis_urls() {
+    for url in shared_urls() {
         let base = common::prefix();
         let outer = open(&format!("{url}{}prefix={base}", sep(&url)));
         let inner = open(&format!("{url}{}prefix={base}:x", sep(&url)));
@@ -893,7 +893,7 @@ fn stats_count_every_call_and_error() {
 /// With a lease, the refresher's rounds and renewals are counted.
 #[test]
 fn stats_count_lease_rounds() {
-    for url in redis_urls() {
+    for url in shared_urls() {
         let f = open(&with(&url, "ttl_ms=300"));
         let st = f.create_store(sid("lease-stats")).unwrap();
         let until = Instant::now() + Duration::from_secs(10);

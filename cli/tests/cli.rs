@@ -107,7 +107,7 @@ fn redis_urls() -> Vec<String> {
     let mut urls: Vec<String> = env("SESSIONSTORE_TEST_URLS")
         .unwrap_or_default()
         .split_whitespace()
-        .filter(|u| !u.starts_with("memory:"))
+        .filter(|u| u.starts_with("redis"))
         .map(str::to_owned)
         .collect();
     for extra in [

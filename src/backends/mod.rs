@@ -5,6 +5,8 @@
 //! parser) and an `open` function; one variant of [`BackendConfig`], one entry of [`KINDS`]
 //! and an arm in each `match` of [`BackendConfig`]; a cargo feature when it needs dependencies.
 
+#[cfg(feature = "hazelcast")]
+pub mod hazelcast;
 pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -24,6 +26,9 @@ pub enum BackendConfig {
     /// One of the Redis forms (standalone, Sentinel, Cluster).
     #[cfg(feature = "redis")]
     Redis(redis::RedisConfig),
+    /// `hazelcast://`: a Hazelcast cluster.
+    #[cfg(feature = "hazelcast")]
+    Hazelcast(hazelcast::HazelcastConfig),
 }
 
 /// One kind of backend, as the url parser sees it.
@@ -41,12 +46,16 @@ const KINDS: &[Kind] = &[
     memory::KIND,
     #[cfg(feature = "redis")]
     redis::KIND,
+    #[cfg(feature = "hazelcast")]
+    hazelcast::KIND,
 ];
 
 /// Schemes of backends this build was compiled without, and the feature that brings each.
 const MISSING: &[(&str, &str)] = &[
     #[cfg(not(feature = "redis"))]
     ("redis", "redis"),
+    #[cfg(not(feature = "hazelcast"))]
+    ("hazelcast", "hazelcast"),
 ];
 
 /// The backend of `main` (a url without its query string).
@@ -83,6 +92,10 @@ impl BackendConfig {
             BackendConfig::Memory => Box::new(memory::MemoryBackend::new(config.ttl)?),
             #[cfg(feature = "redis")]
             BackendConfig::Redis(redis) => Box::new(redis::RedisBackend::open(config, redis)?),
+            #[cfg(feature = "hazelcast")]
+            BackendConfig::Hazelcast(hz) => {
+                Box::new(hazelcast::HazelcastBackend::open(config, hz)?)
+            }
         })
     }
 
@@ -92,6 +105,8 @@ impl BackendConfig {
             BackendConfig::Memory => memory::KIND.options,
             #[cfg(feature = "redis")]
             BackendConfig::Redis(_) => redis::KIND.options,
+            #[cfg(feature = "hazelcast")]
+            BackendConfig::Hazelcast(_) => hazelcast::KIND.options,
         }
     }
 
@@ -101,6 +116,8 @@ impl BackendConfig {
             BackendConfig::Memory => "memory://".to_owned(),
             #[cfg(feature = "redis")]
             BackendConfig::Redis(r) => r.redacted_url(),
+            #[cfg(feature = "hazelcast")]
+            BackendConfig::Hazelcast(h) => h.url(),
         }
     }
 
@@ -116,6 +133,87 @@ impl fmt::Debug for BackendConfig {
             BackendConfig::Memory => f.write_str("Memory"),
             #[cfg(feature = "redis")]
             BackendConfig::Redis(r) => write!(f, "Redis({})", r.redacted_url()),
+            #[cfg(feature = "hazelcast")]
+            BackendConfig::Hazelcast(h) => write!(f, "Hazelcast({})", h.url()),
         }
     }
+}
+
+/// `host[:port]` or `[v6]:port` of a url's host list; `default_port` when none is given.
+#[cfg(any(feature = "redis", feature = "hazelcast"))]
+pub(crate) fn host_port(raw: &str, default_port: u16) -> Result<(String, u16)> {
+    let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
+        // [v6]:port
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| Error::config(format!("bad host {raw:?}")))?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match raw.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (raw, None),
+        }
+    };
+    let valid_host = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b));
+    if !valid_host {
+        return Err(Error::config(format!("bad host {raw:?}")));
+    }
+    let port = match port {
+        None => default_port,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&n| n != 0)
+            .ok_or_else(|| Error::config(format!("bad port in {raw:?}")))?,
+    };
+    Ok((host.to_owned(), port))
+}
+
+/// A fresh generation of a session of `namespace`: the namespace, then 128 random bits as 32
+/// hex digits.
+#[cfg(any(feature = "redis", feature = "hazelcast"))]
+pub(crate) fn new_generation(namespace: &str) -> Vec<u8> {
+    let mut raw = [0u8; 16];
+    random_bytes(&mut raw);
+    let mut out = namespace.as_bytes().to_vec();
+    out.extend(
+        raw.iter()
+            .flat_map(|b| [b >> 4, b & 15])
+            .map(|n| b"0123456789abcdef"[n as usize]),
+    );
+    out
+}
+
+/// Fills `out` with random bytes from the OS.
+#[cfg(any(feature = "redis", feature = "hazelcast"))]
+pub(crate) fn random_bytes(out: &mut [u8]) {
+    if getrandom::fill(out).is_err() {
+        // No OS randomness (never seen on a supported target): fall back on a seeded hasher
+        // over the time and a process-wide counter, still unique for this purpose.
+        use std::hash::{BuildHasher, Hasher};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let state = std::collections::hash_map::RandomState::new();
+        for part in out.chunks_mut(8) {
+            let mut h = state.build_hasher();
+            h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            part.copy_from_slice(&h.finish().to_le_bytes()[..part.len()]);
+        }
+    }
+}
+
+/// A backend's lock, even when a panic poisoned it: a panic while one of a backend's locks was
+/// held leaves nothing half-written that matters more than failing the requests concerned,
+/// which their deadlines do.
+#[cfg(any(feature = "redis", feature = "hazelcast"))]
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }

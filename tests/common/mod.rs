@@ -12,11 +12,20 @@ pub fn urls() -> Vec<String> {
     }
 }
 
-/// The urls of Redis servers only (the cross-factory tests: two factories = two nodes).
-pub fn redis_urls() -> Vec<String> {
+/// The urls of backends outside the process, whose factories share sessions (the
+/// cross-factory tests: two factories = two nodes).
+pub fn shared_urls() -> Vec<String> {
     urls()
         .into_iter()
         .filter(|u| !u.starts_with("memory:"))
+        .collect()
+}
+
+/// The urls of Redis servers only (what only Redis has: the near cache, the operators' tools).
+pub fn redis_urls() -> Vec<String> {
+    urls()
+        .into_iter()
+        .filter(|u| u.starts_with("redis"))
         .collect()
 }
 

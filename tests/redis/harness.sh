@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts throwaway Redis servers on 127.0.0.1, runs a command with their urls in the
-# environment, then stops every server by its PID. Usage:
+# Starts throwaway Redis servers and a Hazelcast member on 127.0.0.1, runs a command with
+# their urls in the environment, then stops every server by its PID. Usage:
 #
 #   tests/redis/harness.sh COMMAND [ARGS…]
 #
@@ -9,10 +9,12 @@
 #     `app`;
 #   - a TLS server whose throwaway CA and certificate openssl makes here;
 #   - Sentinel: one master, one replica, three sentinels watching master `mymaster`;
-#   - a Redis Cluster of 6 nodes (3 masters, 3 replicas), and a TLS-only one.
+#   - a Redis Cluster of 6 nodes (3 masters, 3 replicas), and a TLS-only one;
+#   - a Hazelcast member (the jar from Maven Central: tests/hazelcast/jar.sh).
 # and exports to COMMAND:
-#   SESSIONSTORE_TEST_URLS         memory, standalone, sentinel, cluster urls, separated by
-#                                  spaces (urls hold commas, never spaces): split on whitespace
+#   SESSIONSTORE_TEST_URLS         memory, standalone, sentinel, cluster and hazelcast urls,
+#                                  separated by spaces (urls hold commas, never spaces): split
+#                                  on whitespace
 #   SESSIONSTORE_TEST_ACL_URL      standalone url with the ACL user's right password
 #   SESSIONSTORE_TEST_READER_URL   standalone url of a user denied HSET/HDEL/DEL
 #   SESSIONSTORE_TEST_TLS_URL      rediss:// url of the TLS server
@@ -21,6 +23,7 @@
 #   SESSIONSTORE_TEST_CLUSTER_PIDS port:pid of every cluster node (for the failover test)
 #   SESSIONSTORE_TEST_SENTINEL_MASTER_PID, SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT (ditto)
 #   SESSIONSTORE_TEST_REDIS_SERVER the redis-server binary (fault tests start their own)
+#   SESSIONSTORE_TEST_HAZELCAST_PID the PID of the Hazelcast member (tests/hazelcast)
 # redis-server/redis-cli are installed from Debian when missing (install.sh).
 set -euo pipefail
 
@@ -87,6 +90,19 @@ wait_ping() { # port [extra redis-cli args]
   tail -n 5 "$DIR"/*/log >&2 || true
   exit 1
 }
+
+# A Hazelcast member (tests/hazelcast), started first: its JVM comes up while the Redis
+# servers do.
+HZ_JAR=$("$(dirname "$0")/../hazelcast/jar.sh")
+P_HZ=$(free_port)
+mkdir -p "$DIR/hazelcast"
+sed "s/@PORT@/$P_HZ/" "$(dirname "$0")/../hazelcast/member.xml" >"$DIR/hazelcast/member.xml"
+(cd "$DIR/hazelcast" && exec java -Xms64m -Xmx256m -XX:TieredStopAtLevel=1 -Xshare:auto \
+   -Dhazelcast.config="$DIR/hazelcast/member.xml" -cp "$HZ_JAR" \
+   com.hazelcast.core.server.HazelcastMemberStarter >"$DIR/hazelcast/log" 2>&1) &
+HZ_PID=$!
+PIDS+=("$HZ_PID")
+disown "$HZ_PID"
 
 # Standalone, with an ACL user beside the (password-less) default user. The AOF is fsynced once a
 # second, off the server's main thread: with `appendfsync always` every write waited for the
@@ -201,13 +217,19 @@ redis-cli --tls --cacert "$DIR/ca.crt" --cluster create "${TLS_CLUSTER[@]}" \
   { cat "$DIR/tls-cluster-create.log" >&2; exit 1; }
 for n in "${TLS_CLUSTER[@]}"; do cluster_ok "${n#*:}" --tls --cacert "$DIR/ca.crt"; done
 
+for _ in $(seq 600); do grep -q ' is STARTED' "$DIR/hazelcast/log" 2>/dev/null && break; sleep 0.1; done
+grep -q ' is STARTED' "$DIR/hazelcast/log" ||
+  { echo "harness: the Hazelcast member did not come up; its log:" >&2; tail -n 20 "$DIR/hazelcast/log" >&2; exit 1; }
+
 join() { local IFS=$1; shift; echo "$*"; }
-export SESSIONSTORE_TEST_URLS="memory:// redis://127.0.0.1:$P_ALONE redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster redis+cluster://$(join , "${CLUSTER[@]}")"
+HZ_URL="hazelcast://127.0.0.1:$P_HZ/sessionstore-test"
+export SESSIONSTORE_TEST_URLS="memory:// redis://127.0.0.1:$P_ALONE redis+sentinel://$(join , "${SENTINELS[@]}")/mymaster redis+cluster://$(join , "${CLUSTER[@]}") $HZ_URL"
 export SESSIONSTORE_TEST_ACL_URL="redis://app:s3cret-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_READER_URL="redis://reader:r3ader-pw@127.0.0.1:$P_ALONE"
 export SESSIONSTORE_TEST_TLS_URL="rediss://127.0.0.1:$P_TLS"
 export SESSIONSTORE_TEST_TLS_CLUSTER_URL="rediss+cluster://$(join , "${TLS_CLUSTER[@]}")"
 export SSL_CERT_FILE="$DIR/ca.crt"
+export SESSIONSTORE_TEST_HAZELCAST_PID=$HZ_PID
 export SESSIONSTORE_TEST_SENTINEL_MASTER_PID=$SENTINEL_MASTER_PID
 export SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT=$P_REPLICA
 export SESSIONSTORE_TEST_CLUSTER_PIDS

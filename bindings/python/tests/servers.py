@@ -60,6 +60,27 @@ def is_memory(url: str) -> bool:
     return url == "" or url.startswith("memory")
 
 
+def is_redis(url: str) -> bool:
+    """Whether `url` is a Redis backend, whose raw state `raw_keys` reads."""
+    return url.startswith("redis")
+
+
+def probe_keys(url: str, sid: str) -> list[str]:
+    """The keys of session `sid` as another factory on `url` sees them (a backend without a
+    raw view); a probe that finds the session empty destroys the empty session it opened.
+    Empty too when the session is destroyed under the probe."""
+    import sessionstore
+
+    with sessionstore.StoreFactory(url) as factory, factory.create_store(sid) as probe:
+        try:
+            keys = probe.keys()
+            if not keys:
+                probe.destroy()
+            return keys
+        except sessionstore.StoreDestroyedError:
+            return []
+
+
 def with_options(url: str, **options: Any) -> str:
     """`url` with more query options (e.g. a test's own `prefix`)."""
     query = "&".join(f"{k}={v}" for k, v in options.items())

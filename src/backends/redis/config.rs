@@ -5,7 +5,7 @@ use std::fmt;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
-use crate::backends::{BackendConfig, Kind};
+use crate::backends::{host_port, BackendConfig, Kind};
 use crate::config::{decode, Options};
 use crate::error::{Error, Result};
 
@@ -160,7 +160,7 @@ fn parse(scheme: &str, rest: &str) -> Result<RedisConfig> {
     };
     let nodes = hosts
         .split(',')
-        .map(parse_host_port)
+        .map(|node| host_port(node, 6379))
         .collect::<Result<Vec<_>>>()?;
     if nodes.len() > 1 && topology == RedisTopology::Standalone {
         return Err(Error::config(
@@ -216,37 +216,6 @@ fn parse(scheme: &str, rest: &str) -> Result<RedisConfig> {
         near_cache: 0,
         near_cache_bytes: DEFAULT_NEAR_CACHE_BYTES,
     })
-}
-
-fn parse_host_port(raw: &str) -> Result<(String, u16)> {
-    let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
-        // [v6]:port
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| Error::config(format!("bad host {raw:?}")))?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match raw.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (raw, None),
-        }
-    };
-    let valid_host = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b));
-    if !valid_host {
-        return Err(Error::config(format!("bad host {raw:?}")));
-    }
-    let port = match port {
-        None => 6379,
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|&n| n != 0)
-            .ok_or_else(|| Error::config(format!("bad port in {raw:?}")))?,
-    };
-    Ok((host.to_owned(), port))
 }
 
 #[cfg(test)]

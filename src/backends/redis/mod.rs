@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use ::redis::{Cmd, ErrorKind as RedisKind, RedisResult, Value};
 
 use crate::backend::{Backend, Session};
+use crate::backends::lock;
 use crate::config::Config;
 use crate::error::Result;
 use crate::names::SessionId;
@@ -208,12 +209,6 @@ fn watch(shared: &Shared) {
     if shared.near.is_some() {
         shared.link.ping_open(Instant::now() + shared.timeout);
     }
-}
-
-// A panic while one of the backend's locks was held leaves nothing half-written that matters
-// more than failing the requests concerned, which their deadlines do.
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The error of a call on a closed factory's connection.

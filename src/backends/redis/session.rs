@@ -9,6 +9,7 @@ use super::near::Cached;
 use super::scripts::GEN_FIELD;
 use super::Shared;
 use crate::backend::Session;
+use crate::backends::new_generation;
 use crate::error::{Error, Result};
 use crate::names::SessionId;
 
@@ -17,37 +18,6 @@ pub(crate) struct RedisSession {
     shared: Arc<Shared>,
     key: Vec<u8>,
     generation: Vec<u8>,
-}
-
-/// A fresh generation of a session of `namespace`: the namespace, then 128 random bits as 32
-/// hex digits.
-fn new_generation(namespace: &str) -> Vec<u8> {
-    let mut raw = [0u8; 16];
-    if getrandom::fill(&mut raw).is_err() {
-        // No OS randomness (never seen on a supported target): fall back on a seeded hasher
-        // over the time and a process-wide counter, still unique for this purpose.
-        use std::hash::{BuildHasher, Hasher};
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let state = std::collections::hash_map::RandomState::new();
-        for half in raw.chunks_mut(8) {
-            let mut h = state.build_hasher();
-            h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-            h.write_u128(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos()),
-            );
-            half.copy_from_slice(&h.finish().to_le_bytes());
-        }
-    }
-    let mut out = namespace.as_bytes().to_vec();
-    out.extend(
-        raw.iter()
-            .flat_map(|b| [b >> 4, b & 15])
-            .map(|n| b"0123456789abcdef"[n as usize]),
-    );
-    out
 }
 
 impl RedisSession {

@@ -1,0 +1,364 @@
+//! One handle on one session's entry, and the IMap operations it is made of. A read is one
+//! `get`; a write reads, changes the document and stores it with `replaceIfSame` on the bytes
+//! read (compare-and-set), then restores the entry's TTL from the lease deadline the document
+//! holds (a replace resets it).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::codec::{self, Request, Response};
+use super::doc::Doc;
+use super::{now_ms, Shared};
+use crate::backend::Session;
+use crate::backends::new_generation;
+use crate::error::{Error, ErrorKind, Result};
+use crate::names::SessionId;
+
+/// The thread id of every map request: it only matters to key locks, which we never take.
+const THREAD: i64 = 1;
+/// How many times a write is tried when other writers keep changing the entry under it.
+const MAX_TRIES: usize = 64;
+
+/// A handle: the session's entry key and the generation it attached to.
+pub(crate) struct HazelcastSession {
+    shared: Arc<Shared>,
+    key: String,
+    generation: Vec<u8>,
+}
+
+/// The serialized key and its partition.
+struct EntryKey {
+    data: Vec<u8>,
+    partition: i32,
+}
+
+impl Shared {
+    fn entry_key(&self, key: &str) -> EntryKey {
+        let data = codec::string_data(key);
+        EntryKey {
+            partition: self.pool.partition_of(&data),
+            data,
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.timeout
+    }
+
+    fn map_request(&self, message_type: i32, key: &EntryKey) -> Request {
+        Request::new(message_type, key.partition)
+    }
+
+    fn call(&self, what: &str, request: &Request) -> Result<Response> {
+        self.pool.call(what, request, self.deadline())
+    }
+
+    /// The entry's stored bytes (byte[] heap data), if any.
+    fn get_raw(&self, key: &EntryKey) -> Result<Option<Vec<u8>>> {
+        let mut r = self.map_request(codec::MAP_GET, key);
+        r.fixed_i64(THREAD).string(&self.map).bytes_frame(&key.data);
+        Ok(self.call("get", &r)?.nullable_data().map(<[u8]>::to_vec))
+    }
+
+    /// Stores `value` unless the entry exists; the stored bytes when it did.
+    fn put_if_absent(&self, key: &EntryKey, value: &[u8], ttl_ms: i64) -> Result<Option<Vec<u8>>> {
+        let mut r = self.map_request(codec::MAP_PUT_IF_ABSENT, key);
+        r.fixed_i64(THREAD)
+            .fixed_i64(ttl_ms)
+            .string(&self.map)
+            .bytes_frame(&key.data)
+            .bytes_frame(value);
+        Ok(self
+            .call("putIfAbsent", &r)?
+            .nullable_data()
+            .map(<[u8]>::to_vec))
+    }
+
+    /// Replaces the entry's bytes `old` with `new`; false when they were not `old` any more.
+    fn replace_if_same(&self, key: &EntryKey, old: &[u8], new: &[u8]) -> Result<bool> {
+        let mut r = self.map_request(codec::MAP_REPLACE_IF_SAME, key);
+        r.fixed_i64(THREAD)
+            .string(&self.map)
+            .bytes_frame(&key.data)
+            .bytes_frame(old)
+            .bytes_frame(new);
+        self.answer_bool("replaceIfSame", &r)
+    }
+
+    /// Removes the entry if it still holds `old`.
+    fn remove_if_same(&self, key: &EntryKey, old: &[u8]) -> Result<bool> {
+        let mut r = self.map_request(codec::MAP_REMOVE_IF_SAME, key);
+        r.fixed_i64(THREAD)
+            .string(&self.map)
+            .bytes_frame(&key.data)
+            .bytes_frame(old);
+        self.answer_bool("removeIfSame", &r)
+    }
+
+    /// Sets the entry's TTL (ms; 0: none).
+    fn set_ttl(&self, key: &EntryKey, ttl_ms: i64) -> Result<()> {
+        let mut r = self.map_request(codec::MAP_SET_TTL, key);
+        r.fixed_i64(ttl_ms).string(&self.map).bytes_frame(&key.data);
+        self.call("setTtl", &r).map(drop)
+    }
+
+    fn answer_bool(&self, what: &str, request: &Request) -> Result<bool> {
+        self.call(what, request)?.fixed_bool(0).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Backend,
+                format!("{what}: the member's answer has no result"),
+            )
+        })
+    }
+
+    /// The entry's TTL in ms for a lease running out at `deadline` (0: no lease). Members
+    /// keep TTLs in whole seconds, and one below a second removes the entry at once: the TTL
+    /// is rounded up to seconds, so an entry outlives its lease by less than a second (the
+    /// document's deadline is the exact one).
+    fn ttl_until(deadline: u64) -> i64 {
+        if deadline == 0 {
+            0
+        } else {
+            let left = deadline.saturating_sub(now_ms()).max(1);
+            left.div_ceil(1000) as i64 * 1000
+        }
+    }
+
+    /// The deadline a write by this factory gives the session: its own lease from now, or
+    /// the one the session had (a node without a lease never stretches another's).
+    fn next_deadline(&self, had: u64) -> u64 {
+        match self.ttl {
+            Some(ttl) => now_ms() + ttl.as_millis() as u64,
+            None => had,
+        }
+    }
+}
+
+/// The document stored as `raw` (byte[] heap data), or a `Backend` error naming what is there.
+fn decode(raw: &[u8]) -> Result<Doc> {
+    codec::byte_array_of(raw)
+        .and_then(Doc::decode)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Backend,
+                "the session's entry holds something sessionstore did not write",
+            )
+        })
+}
+
+/// The error of a session attached under another prefix whose key this one's also names.
+fn other_prefix() -> Error {
+    Error::invalid(
+        "another prefix holds this session's entry (a prefix followed by ':' names the same keys)",
+    )
+}
+
+impl HazelcastSession {
+    /// Attaches to `sid`: adopts the generation of its entry, or creates the entry.
+    pub(crate) fn attach(shared: &Arc<Shared>, sid: &SessionId) -> Result<Self> {
+        let key = shared.key(sid);
+        let ek = shared.entry_key(&key);
+        let generation = match shared.get_raw(&ek)? {
+            Some(raw) => decode(&raw)?.generation,
+            None => {
+                let fresh = Doc {
+                    generation: new_generation(&shared.namespace),
+                    deadline: shared.next_deadline(0),
+                    entries: Vec::new(),
+                };
+                let value = codec::byte_array_data(&fresh.encode());
+                let ttl = Shared::ttl_until(fresh.deadline);
+                match shared.put_if_absent(&ek, &value, ttl)? {
+                    None => fresh.generation,
+                    Some(raw) => decode(&raw)?.generation,
+                }
+            }
+        };
+        if !generation.starts_with(shared.namespace.as_bytes()) {
+            return Err(other_prefix());
+        }
+        let handle = HazelcastSession {
+            shared: shared.clone(),
+            key,
+            generation,
+        };
+        if shared.ttl.is_some() {
+            // The lease counts from this attach, as the refresher would renew it.
+            renew(shared, &handle.key, &handle.generation)?;
+            shared.hold(&handle.key, &handle.generation);
+        }
+        Ok(handle)
+    }
+
+    /// The session's document and its stored bytes; `Destroyed` when it is gone or another.
+    fn read(&self, ek: &EntryKey) -> Result<(Doc, Vec<u8>)> {
+        let raw = self.shared.get_raw(ek)?.ok_or_else(Error::destroyed)?;
+        let doc = decode(&raw)?;
+        if doc.generation != self.generation {
+            return Err(Error::destroyed());
+        }
+        Ok((doc, raw))
+    }
+
+    fn read_doc(&self) -> Result<Doc> {
+        Ok(self.read(&self.shared.entry_key(&self.key))?.0)
+    }
+
+    /// Applies `change` to the document by compare-and-set; `change` answers its result and
+    /// whether it changed anything (nothing is written when it did not).
+    fn write<R>(&self, change: impl Fn(&mut Doc) -> (R, bool)) -> Result<R> {
+        let ek = self.shared.entry_key(&self.key);
+        for _ in 0..MAX_TRIES {
+            let (mut doc, raw) = self.read(&ek)?;
+            let (result, changed) = change(&mut doc);
+            if !changed {
+                return Ok(result);
+            }
+            doc.deadline = self.shared.next_deadline(doc.deadline);
+            let new = codec::byte_array_data(&doc.encode());
+            if self.shared.replace_if_same(&ek, &raw, &new)? {
+                self.shared.set_ttl(&ek, Shared::ttl_until(doc.deadline))?;
+                return Ok(result);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Backend,
+            format!("the session's entry changed under {MAX_TRIES} writes in a row"),
+        ))
+    }
+}
+
+impl Drop for HazelcastSession {
+    fn drop(&mut self) {
+        self.shared.release(&self.key);
+    }
+}
+
+impl Session for HazelcastSession {
+    fn get(&self, key: &str, visit: &mut dyn FnMut(&[u8])) -> Result<bool> {
+        let doc = self.read_doc()?;
+        Ok(doc.get(key).map(visit).is_some())
+    }
+
+    fn set(&self, key: &str, doc: &[u8]) -> Result<()> {
+        self.write(|d| {
+            let changed = d.get(key) != Some(doc);
+            d.set(key, doc);
+            ((), changed || self.shared.ttl.is_some())
+        })
+    }
+
+    fn has(&self, key: &str) -> Result<bool> {
+        Ok(self.read_doc()?.get(key).is_some())
+    }
+
+    fn del(&self, key: &str) -> Result<bool> {
+        self.write(|d| {
+            let existed = d.del(key);
+            (existed, existed)
+        })
+    }
+
+    fn len(&self) -> Result<usize> {
+        Ok(self.read_doc()?.entries.len())
+    }
+
+    fn keys(&self) -> Result<Vec<String>> {
+        Ok(self
+            .read_doc()?
+            .entries
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
+
+    fn get_all(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self.read_doc()?.entries)
+    }
+
+    fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<()> {
+        self.write(|d| {
+            for (key, value) in entries {
+                d.set(key, value);
+            }
+            ((), true)
+        })
+    }
+
+    fn replace_all(&self, entries: &[(&str, &[u8])]) -> Result<()> {
+        self.write(|d| {
+            d.entries.clear();
+            for (key, value) in entries {
+                d.set(key, value);
+            }
+            ((), true)
+        })
+    }
+
+    fn destroy(&self) -> Result<()> {
+        destroy_entry(&self.shared, &self.key, Some(&self.generation))
+    }
+}
+
+/// Removes the entry `key` when it is of generation `only` (any of this prefix's, with
+/// `None`); an entry of another generation or prefix is left alone.
+pub(crate) fn destroy_entry(shared: &Shared, key: &str, only: Option<&[u8]>) -> Result<()> {
+    let ek = shared.entry_key(key);
+    for _ in 0..MAX_TRIES {
+        let Some(raw) = shared.get_raw(&ek)? else {
+            return Ok(());
+        };
+        let Ok(doc) = decode(&raw) else {
+            return Ok(());
+        };
+        let ours = match only {
+            Some(generation) => doc.generation == generation,
+            None => doc.generation.starts_with(shared.namespace.as_bytes()),
+        };
+        if !ours || shared.remove_if_same(&ek, &raw)? {
+            return Ok(());
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Backend,
+        format!("the session's entry changed under {MAX_TRIES} destroys in a row"),
+    ))
+}
+
+/// Renews the lease of entry `key` (generation `generation`): a full lease from now, in the
+/// document and as its TTL; whether it did. An entry gone or of another generation is left
+/// alone.
+fn renew(shared: &Shared, key: &str, generation: &[u8]) -> Result<bool> {
+    let ek = shared.entry_key(key);
+    for _ in 0..MAX_TRIES {
+        let Some(raw) = shared.get_raw(&ek)? else {
+            return Ok(false);
+        };
+        let mut doc = decode(&raw)?;
+        if doc.generation != generation {
+            return Ok(false);
+        }
+        doc.deadline = shared.next_deadline(doc.deadline);
+        let new = codec::byte_array_data(&doc.encode());
+        if shared.replace_if_same(&ek, &raw, &new)? {
+            shared.set_ttl(&ek, Shared::ttl_until(doc.deadline))?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The refresher's round: renews every held session's lease (errors wait for the next round).
+pub(crate) fn renew_held(shared: &Shared) {
+    let held: Vec<(String, Vec<u8>)> = crate::backends::lock(&shared.held)
+        .iter()
+        .map(|(k, (g, _))| (k.clone(), g.clone()))
+        .collect();
+    for (key, generation) in held {
+        if let Ok(true) = renew(shared, &key, &generation) {
+            shared.renewals.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    shared.rounds.fetch_add(1, Ordering::Relaxed);
+}
