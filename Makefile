@@ -90,7 +90,8 @@ test-tools:
 test-suites: python-install java-jar test-rust test-c test-c-faults test-install python-suite test-java test-netty fuzz-replay-python fuzz-replay-java test-redis-faults test-adoption
 
 ## The fault tests skip without the harness's variables, so `cargo test` alone never kills one.
-FAULT_VARS := SESSIONSTORE_TEST_REDIS_SERVER SESSIONSTORE_TEST_CLUSTER_PIDS SESSIONSTORE_TEST_SENTINEL_MASTER_PID
+FAULT_VARS := SESSIONSTORE_TEST_REDIS_SERVER SESSIONSTORE_TEST_CLUSTER_PIDS SESSIONSTORE_TEST_SENTINEL_MASTER_PID \
+  SESSIONSTORE_TEST_HAZELCAST_PID SESSIONSTORE_TEST_HAZELCAST_JAR
 ## Every crate of the workspace but the Python one (it links libpython: its suite is
 ## test-python), and the core's unit tests once more without its Redis backend (a memory-only
 ## build, which must not depend on the Redis stack: workspace-hack is only a dev-dependency of
@@ -106,7 +107,7 @@ test-rust:
 	  echo "test-rust: the memory-only core depends on the crates above" >&2; exit 1; fi
 
 test-redis-faults:
-	$(CARGO) test --quiet $(WORKSPACE) --test redis_faults
+	$(CARGO) test --quiet $(WORKSPACE) --test redis_faults --test hazelcast_faults
 
 ## install: the C library into PREFIX (default /usr/local; DESTDIR for staging): the header,
 ## the static library, the shared library (libsessionstore.so.VERSION, with its SONAME and the

@@ -24,6 +24,7 @@
 #   SESSIONSTORE_TEST_SENTINEL_MASTER_PID, SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT (ditto)
 #   SESSIONSTORE_TEST_REDIS_SERVER the redis-server binary (fault tests start their own)
 #   SESSIONSTORE_TEST_HAZELCAST_PID the PID of the Hazelcast member (tests/hazelcast)
+#   SESSIONSTORE_TEST_HAZELCAST_JAR its jar (fault tests start their own members)
 # redis-server/redis-cli are installed from Debian when missing (install.sh).
 set -euo pipefail
 
@@ -230,6 +231,7 @@ export SESSIONSTORE_TEST_TLS_URL="rediss://127.0.0.1:$P_TLS"
 export SESSIONSTORE_TEST_TLS_CLUSTER_URL="rediss+cluster://$(join , "${TLS_CLUSTER[@]}")"
 export SSL_CERT_FILE="$DIR/ca.crt"
 export SESSIONSTORE_TEST_HAZELCAST_PID=$HZ_PID
+export SESSIONSTORE_TEST_HAZELCAST_JAR=$HZ_JAR
 export SESSIONSTORE_TEST_SENTINEL_MASTER_PID=$SENTINEL_MASTER_PID
 export SESSIONSTORE_TEST_SENTINEL_REPLICA_PORT=$P_REPLICA
 export SESSIONSTORE_TEST_CLUSTER_PIDS
