@@ -557,6 +557,19 @@ mod tests {
     use super::*;
     use crate::backends::redis::test_peer::{bulk, next_command, Peer};
 
+    /// A cluster that knows no map yet and has asked nothing (`open` asks at once).
+    fn unconnected(seeds: Vec<Endpoint>) -> Cluster {
+        Cluster {
+            seeds,
+            login: Login::default(),
+            tls: None,
+            tracking: None,
+            map: RwLock::new(Topology::default()),
+            refreshes: Refreshes::default(),
+            doubts: Mutex::new(None),
+        }
+    }
+
     /// `CLUSTER SLOTS` naming one master, at `port`, for every slot.
     fn all_slots_at(conn: &mut TcpStream, port: u16) {
         let reply =
@@ -636,15 +649,7 @@ mod tests {
                 all_slots_at(&mut conn, 1);
             }
         });
-        let c = Arc::new(Cluster {
-            seeds: vec![peer.at.clone()],
-            login: Login::default(),
-            tls: None,
-            tracking: None,
-            map: RwLock::new(Topology::default()),
-            refreshes: Refreshes::default(),
-            doubts: Mutex::new(None),
-        });
+        let c = Arc::new(unconnected(vec![peer.at.clone()]));
         let first = {
             let c = c.clone();
             std::thread::spawn(move || {
@@ -675,15 +680,7 @@ mod tests {
 
     #[test]
     fn a_moved_slot_points_at_its_new_node() {
-        let c = Cluster {
-            seeds: Vec::new(),
-            login: Login::default(),
-            tls: None,
-            tracking: None,
-            map: RwLock::new(Topology::default()),
-            refreshes: Refreshes::default(),
-            doubts: Mutex::new(None),
-        };
+        let c = unconnected(Vec::new());
         let ep = |port| Endpoint {
             host: "127.0.0.1".into(),
             port,
