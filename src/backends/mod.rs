@@ -217,3 +217,19 @@ pub(crate) fn random_bytes(out: &mut [u8]) {
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// The error of an operation that passed its deadline.
+#[cfg(any(feature = "redis", feature = "hazelcast"))]
+pub(crate) fn timed_out() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, "no reply in time")
+}
+
+/// The time left before `deadline`; a timeout error once it passed.
+#[cfg(any(feature = "redis", feature = "hazelcast"))]
+pub(crate) fn time_left(deadline: std::time::Instant) -> std::io::Result<std::time::Duration> {
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    if left < std::time::Duration::from_micros(1) {
+        return Err(timed_out());
+    }
+    Ok(left)
+}

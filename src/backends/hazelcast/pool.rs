@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::codec::{self, Request, Response};
 use super::HazelcastConfig;
-use crate::backends::lock;
+use crate::backends::{lock, time_left, timed_out};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A connection idle for longer is closed rather than used: a member drops a client silent for
@@ -176,7 +176,7 @@ impl Pool {
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
         for addr in addrs {
             let Ok(left) = time_left(deadline) else {
-                last = io::ErrorKind::TimedOut.into();
+                last = timed_out();
                 break;
             };
             match TcpStream::connect_timeout(&addr, left) {
@@ -293,15 +293,6 @@ fn exchange(
             }
         }
     }
-}
-
-/// The time left until `deadline`, or a timeout error once it passed.
-fn time_left(deadline: Instant) -> io::Result<Duration> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left < Duration::from_micros(1) {
-        return Err(io::ErrorKind::TimedOut.into());
-    }
-    Ok(left)
 }
 
 /// A random (version 4) client UUID: members refuse a null one.

@@ -6,7 +6,9 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+pub(crate) use crate::backends::{time_left, timed_out};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
@@ -25,23 +27,9 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// The error of an operation that passed its deadline.
-pub(crate) fn timed_out() -> io::Error {
-    io::Error::new(io::ErrorKind::TimedOut, "no reply in time")
-}
-
 /// The error of a wait the host interrupted (see [`crate::interrupt`]).
 pub(crate) fn interrupted() -> io::Error {
     io::Error::other("the call was interrupted by the host")
-}
-
-/// The time left before `deadline`; a timeout error once it passed.
-pub(crate) fn time_left(deadline: Instant) -> io::Result<Duration> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left < Duration::from_micros(1) {
-        return Err(timed_out());
-    }
-    Ok(left)
 }
 
 /// True for the errors a blocking call retries while its deadline allows.
@@ -176,6 +164,7 @@ impl Write for Sock {
 mod tests {
     use super::*;
     use std::net::TcpListener;
+    use std::time::Duration;
 
     fn pair() -> (Sock, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
