@@ -27,47 +27,54 @@ pub(crate) struct HazelcastSession {
     generation: Vec<u8>,
 }
 
-/// The serialized key and its partition.
-struct EntryKey {
+/// One operation on one entry: its serialized key, its partition, and the deadline every
+/// request of the operation shares, so `timeout_ms` bounds the whole operation (a write's
+/// read, replace and TTL, its retries included), not each request.
+struct Op<'a> {
+    shared: &'a Shared,
     data: Vec<u8>,
     partition: i32,
+    deadline: Instant,
 }
 
 impl Shared {
-    fn entry_key(&self, key: &str) -> EntryKey {
+    /// An operation on entry `key`, starting now.
+    fn op(&self, key: &str) -> Op<'_> {
         let data = codec::string_data(key);
-        EntryKey {
+        Op {
+            shared: self,
             partition: self.pool.partition_of(&data),
             data,
+            deadline: Instant::now() + self.timeout,
         }
     }
+}
 
-    fn deadline(&self) -> Instant {
-        Instant::now() + self.timeout
-    }
-
-    fn map_request(&self, message_type: i32, key: &EntryKey) -> Request {
-        Request::new(message_type, key.partition)
+impl Op<'_> {
+    fn request(&self, message_type: i32) -> Request {
+        Request::new(message_type, self.partition)
     }
 
     fn call(&self, what: &str, request: &Request) -> Result<Response> {
-        self.pool.call(what, request, self.deadline())
+        self.shared.pool.call(what, request, self.deadline)
     }
 
     /// The entry's stored bytes (byte[] heap data), if any.
-    fn get_raw(&self, key: &EntryKey) -> Result<Option<Vec<u8>>> {
-        let mut r = self.map_request(codec::MAP_GET, key);
-        r.fixed_i64(THREAD).string(&self.map).bytes_frame(&key.data);
+    fn get_raw(&self) -> Result<Option<Vec<u8>>> {
+        let mut r = self.request(codec::MAP_GET);
+        r.fixed_i64(THREAD)
+            .string(&self.shared.map)
+            .bytes_frame(&self.data);
         Ok(self.call("get", &r)?.nullable_data().map(<[u8]>::to_vec))
     }
 
     /// Stores `value` unless the entry exists; the stored bytes when it did.
-    fn put_if_absent(&self, key: &EntryKey, value: &[u8], ttl_ms: i64) -> Result<Option<Vec<u8>>> {
-        let mut r = self.map_request(codec::MAP_PUT_IF_ABSENT, key);
+    fn put_if_absent(&self, value: &[u8], ttl_ms: i64) -> Result<Option<Vec<u8>>> {
+        let mut r = self.request(codec::MAP_PUT_IF_ABSENT);
         r.fixed_i64(THREAD)
             .fixed_i64(ttl_ms)
-            .string(&self.map)
-            .bytes_frame(&key.data)
+            .string(&self.shared.map)
+            .bytes_frame(&self.data)
             .bytes_frame(value);
         Ok(self
             .call("putIfAbsent", &r)?
@@ -76,30 +83,32 @@ impl Shared {
     }
 
     /// Replaces the entry's bytes `old` with `new`; false when they were not `old` any more.
-    fn replace_if_same(&self, key: &EntryKey, old: &[u8], new: &[u8]) -> Result<bool> {
-        let mut r = self.map_request(codec::MAP_REPLACE_IF_SAME, key);
+    fn replace_if_same(&self, old: &[u8], new: &[u8]) -> Result<bool> {
+        let mut r = self.request(codec::MAP_REPLACE_IF_SAME);
         r.fixed_i64(THREAD)
-            .string(&self.map)
-            .bytes_frame(&key.data)
+            .string(&self.shared.map)
+            .bytes_frame(&self.data)
             .bytes_frame(old)
             .bytes_frame(new);
         self.answer_bool("replaceIfSame", &r)
     }
 
     /// Removes the entry if it still holds `old`.
-    fn remove_if_same(&self, key: &EntryKey, old: &[u8]) -> Result<bool> {
-        let mut r = self.map_request(codec::MAP_REMOVE_IF_SAME, key);
+    fn remove_if_same(&self, old: &[u8]) -> Result<bool> {
+        let mut r = self.request(codec::MAP_REMOVE_IF_SAME);
         r.fixed_i64(THREAD)
-            .string(&self.map)
-            .bytes_frame(&key.data)
+            .string(&self.shared.map)
+            .bytes_frame(&self.data)
             .bytes_frame(old);
         self.answer_bool("removeIfSame", &r)
     }
 
     /// Sets the entry's TTL (ms; 0: none).
-    fn set_ttl(&self, key: &EntryKey, ttl_ms: i64) -> Result<()> {
-        let mut r = self.map_request(codec::MAP_SET_TTL, key);
-        r.fixed_i64(ttl_ms).string(&self.map).bytes_frame(&key.data);
+    fn set_ttl(&self, ttl_ms: i64) -> Result<()> {
+        let mut r = self.request(codec::MAP_SET_TTL);
+        r.fixed_i64(ttl_ms)
+            .string(&self.shared.map)
+            .bytes_frame(&self.data);
         self.call("setTtl", &r).map(drop)
     }
 
@@ -111,7 +120,9 @@ impl Shared {
             )
         })
     }
+}
 
+impl Shared {
     /// The entry's TTL in ms for a lease running out at `deadline` (0: no lease). Members
     /// keep TTLs in whole seconds, and one below a second removes the entry at once: the TTL
     /// is rounded up to seconds, so an entry outlives its lease by less than a second (the
@@ -158,8 +169,8 @@ impl HazelcastSession {
     /// Attaches to `sid`: adopts the generation of its entry, or creates the entry.
     pub(crate) fn attach(shared: &Arc<Shared>, sid: &SessionId) -> Result<Self> {
         let key = shared.key(sid);
-        let ek = shared.entry_key(&key);
-        let generation = match shared.get_raw(&ek)? {
+        let op = shared.op(&key);
+        let generation = match op.get_raw()? {
             Some(raw) => decode(&raw)?.generation,
             None => {
                 let fresh = Doc {
@@ -169,7 +180,7 @@ impl HazelcastSession {
                 };
                 let value = codec::byte_array_data(&fresh.encode());
                 let ttl = Shared::ttl_until(fresh.deadline);
-                match shared.put_if_absent(&ek, &value, ttl)? {
+                match op.put_if_absent(&value, ttl)? {
                     None => fresh.generation,
                     Some(raw) => decode(&raw)?.generation,
                 }
@@ -185,48 +196,70 @@ impl HazelcastSession {
         };
         if shared.ttl.is_some() {
             // The lease counts from this attach, as the refresher would renew it.
-            renew(shared, &handle.key, &handle.generation)?;
+            renew(&op, &handle.generation)?;
             shared.hold(&handle.key, &handle.generation);
         }
         Ok(handle)
     }
 
-    /// The session's document and its stored bytes; `Destroyed` when it is gone or another.
-    fn read(&self, ek: &EntryKey) -> Result<(Doc, Vec<u8>)> {
-        let raw = self.shared.get_raw(ek)?.ok_or_else(Error::destroyed)?;
-        let doc = decode(&raw)?;
+    /// The session's document; `Destroyed` when it is gone or another generation's.
+    fn read_doc(&self) -> Result<Doc> {
+        let raw = self.shared.op(&self.key).get_raw()?;
+        let doc = decode(&raw.ok_or_else(Error::destroyed)?)?;
         if doc.generation != self.generation {
             return Err(Error::destroyed());
         }
-        Ok((doc, raw))
+        Ok(doc)
     }
 
-    fn read_doc(&self) -> Result<Doc> {
-        Ok(self.read(&self.shared.entry_key(&self.key))?.0)
-    }
-
-    /// Applies `change` to the document by compare-and-set; `change` answers its result and
-    /// whether it changed anything (nothing is written when it did not).
+    /// Applies `change` to the document by compare-and-set ([`cas`]).
     fn write<R>(&self, change: impl Fn(&mut Doc) -> (R, bool)) -> Result<R> {
-        let ek = self.shared.entry_key(&self.key);
-        for _ in 0..MAX_TRIES {
-            let (mut doc, raw) = self.read(&ek)?;
-            let (result, changed) = change(&mut doc);
-            if !changed {
-                return Ok(result);
-            }
-            doc.deadline = self.shared.next_deadline(doc.deadline);
-            let new = codec::byte_array_data(&doc.encode());
-            if self.shared.replace_if_same(&ek, &raw, &new)? {
-                self.shared.set_ttl(&ek, Shared::ttl_until(doc.deadline))?;
-                return Ok(result);
-            }
+        match cas(&self.shared.op(&self.key), &self.generation, change)? {
+            Cas::Done(result) => Ok(result),
+            Cas::Gone => Err(Error::destroyed()),
+            Cas::Contended => Err(Error::new(
+                ErrorKind::Backend,
+                format!("the session's entry changed under {MAX_TRIES} writes in a row"),
+            )),
         }
-        Err(Error::new(
-            ErrorKind::Backend,
-            format!("the session's entry changed under {MAX_TRIES} writes in a row"),
-        ))
     }
+}
+
+/// How a compare-and-set ended.
+enum Cas<R> {
+    /// Stored (or nothing to store), with `change`'s result.
+    Done(R),
+    /// The entry is gone, or of another generation.
+    Gone,
+    /// Other writers changed the entry under each of [`MAX_TRIES`] tries.
+    Contended,
+}
+
+/// Reads the entry of generation `generation`, applies `change` to its document (which
+/// answers its result and whether it changed anything: nothing is written when it did not)
+/// and stores it with `replaceIfSame` on the bytes read, then restores the TTL from the
+/// document's lease deadline (this factory's lease from now, with one).
+fn cas<R>(op: &Op, generation: &[u8], change: impl Fn(&mut Doc) -> (R, bool)) -> Result<Cas<R>> {
+    for _ in 0..MAX_TRIES {
+        let Some(raw) = op.get_raw()? else {
+            return Ok(Cas::Gone);
+        };
+        let mut doc = decode(&raw)?;
+        if doc.generation != generation {
+            return Ok(Cas::Gone);
+        }
+        let (result, changed) = change(&mut doc);
+        if !changed {
+            return Ok(Cas::Done(result));
+        }
+        doc.deadline = op.shared.next_deadline(doc.deadline);
+        let new = codec::byte_array_data(&doc.encode());
+        if op.replace_if_same(&raw, &new)? {
+            op.set_ttl(Shared::ttl_until(doc.deadline))?;
+            return Ok(Cas::Done(result));
+        }
+    }
+    Ok(Cas::Contended)
 }
 
 impl Drop for HazelcastSession {
@@ -304,9 +337,9 @@ impl Session for HazelcastSession {
 /// Removes the entry `key` when it is of generation `only` (any of this prefix's, with
 /// `None`); an entry of another generation or prefix is left alone.
 pub(crate) fn destroy_entry(shared: &Shared, key: &str, only: Option<&[u8]>) -> Result<()> {
-    let ek = shared.entry_key(key);
+    let op = shared.op(key);
     for _ in 0..MAX_TRIES {
-        let Some(raw) = shared.get_raw(&ek)? else {
+        let Some(raw) = op.get_raw()? else {
             return Ok(());
         };
         let Ok(doc) = decode(&raw) else {
@@ -316,7 +349,7 @@ pub(crate) fn destroy_entry(shared: &Shared, key: &str, only: Option<&[u8]>) -> 
             Some(generation) => doc.generation == generation,
             None => doc.generation.starts_with(shared.namespace.as_bytes()),
         };
-        if !ours || shared.remove_if_same(&ek, &raw)? {
+        if !ours || op.remove_if_same(&raw)? {
             return Ok(());
         }
     }
@@ -326,27 +359,14 @@ pub(crate) fn destroy_entry(shared: &Shared, key: &str, only: Option<&[u8]>) -> 
     ))
 }
 
-/// Renews the lease of entry `key` (generation `generation`): a full lease from now, in the
-/// document and as its TTL; whether it did. An entry gone or of another generation is left
-/// alone.
-fn renew(shared: &Shared, key: &str, generation: &[u8]) -> Result<bool> {
-    let ek = shared.entry_key(key);
-    for _ in 0..MAX_TRIES {
-        let Some(raw) = shared.get_raw(&ek)? else {
-            return Ok(false);
-        };
-        let mut doc = decode(&raw)?;
-        if doc.generation != generation {
-            return Ok(false);
-        }
-        doc.deadline = shared.next_deadline(doc.deadline);
-        let new = codec::byte_array_data(&doc.encode());
-        if shared.replace_if_same(&ek, &raw, &new)? {
-            shared.set_ttl(&ek, Shared::ttl_until(doc.deadline))?;
-            return Ok(true);
-        }
-    }
-    Ok(false)
+/// Renews the lease of the entry `op` is on (generation `generation`): a full lease from now,
+/// in the document and as its TTL; whether it did. An entry gone or of another generation is
+/// left alone.
+fn renew(op: &Op, generation: &[u8]) -> Result<bool> {
+    Ok(matches!(
+        cas(op, generation, |_| ((), true))?,
+        Cas::Done(())
+    ))
 }
 
 /// The refresher's round: renews every held session's lease (errors wait for the next round).
@@ -356,7 +376,7 @@ pub(crate) fn renew_held(shared: &Shared) {
         .map(|(k, (g, _))| (k.clone(), g.clone()))
         .collect();
     for (key, generation) in held {
-        if let Ok(true) = renew(shared, &key, &generation) {
+        if let Ok(true) = renew(&shared.op(&key), &generation) {
             shared.renewals.fetch_add(1, Ordering::Relaxed);
         }
     }
