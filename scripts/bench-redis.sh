@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Redis benchmarks (a benchmark, not a test), through the C ABI (benches/redis_capi.c):
+# The Redis benchmarks (a benchmark, not a test), through the C ABI (benches/capi.c):
 #
 # - standalone: our set/get, sequentially and from 32 threads sharing one factory, beside
 #   redis-benchmark HSET/HGET with -c 1 -P 1 and -c 32 -P 1 on the same throwaway redis-server;
@@ -20,12 +20,7 @@ ROUNDS=${3:-3}
 THREADS=32
 GET_FACTOR=50 # memory and near-cache reads are ~100x faster than a round trip
 
-cargo build --release --quiet
-ln -sf libsessionstore.so target/release/libsessionstore.so.0 # the SONAME the program asks for
-mkdir -p build
-cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Iinclude benches/redis_capi.c \
-  -o build/redis_capi -Ltarget/release -lsessionstore -lpthread \
-  -Wl,-rpath,"$PWD/target/release"
+scripts/build-capi.sh
 
 # The harness installs redis-server when missing.
 command -v redis-benchmark >/dev/null || tests/redis/harness.sh true
@@ -73,7 +68,7 @@ against() {
     rg1=$(rb "$port" 1 "$SEQ" HGET "$key" field)
     rs32=$(rb "$port" 32 "$((PER * THREADS))" HSET "$key" field value-of-16-byte)
     rg32=$(rb "$port" 32 "$((PER * THREADS))" HGET "$key" field)
-    out=$(build/redis_capi "$url" "$SEQ" "$THREADS" "$PER")
+    out=$(build/capi "$url" "$SEQ" "$THREADS" "$PER")
     echo "$rs1 $rg1 $rs32 $rg32 $(ours "$out" seq_set) $(ours "$out" seq_get) $(ours "$out" seq_set_many10) $(ours "$out" par_set) $(ours "$out" par_get)"
   done
 }
@@ -106,8 +101,8 @@ against "redis://127.0.0.1:$port?prefix=bench" "$port" bench:h | report "redis:/
 
 # Near cache: the same server, hot reads beside memory://.
 for _ in $(seq "$ROUNDS"); do
-  mem=$(build/redis_capi "memory://" "$SEQ" "$THREADS" "$PER" "$GET_FACTOR")
-  near=$(build/redis_capi "redis://127.0.0.1:$port?prefix=near&near_cache=1000" "$SEQ" "$THREADS" "$PER" "$GET_FACTOR")
+  mem=$(build/capi "memory://" "$SEQ" "$THREADS" "$PER" "$GET_FACTOR")
+  near=$(build/capi "redis://127.0.0.1:$port?prefix=near&near_cache=1000" "$SEQ" "$THREADS" "$PER" "$GET_FACTOR")
   echo "$(ours "$mem" seq_get) $(ours "$near" seq_get) $(ours "$mem" par_get) $(ours "$near" par_get)"
 done | python3 -c '
 import statistics, sys

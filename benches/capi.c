@@ -1,7 +1,8 @@
-/* The Redis benchmark: set/get through the C ABI, sequentially and from 32 threads
- * sharing one factory. Run by scripts/bench-redis.sh beside redis-benchmark on the same server.
+/* The C ABI benchmark: set/get on any url, sequentially and from THREADS threads sharing one
+ * factory. Run by scripts/bench-redis.sh beside redis-benchmark on the same server, and by
+ * scripts/bench-hazelcast.sh beside Hazelcast's official Java client on the same member.
  *
- *   redis_capi URL SEQ_OPS THREADS OPS_PER_THREAD [GET_FACTOR]
+ *   capi URL SEQ_OPS THREADS OPS_PER_THREAD [GET_FACTOR]
  *
  * GET_FACTOR (default 1) multiplies the reads of seq_get and par_get, for backends whose reads
  * are far faster than their writes (memory://, the near cache).
@@ -44,9 +45,12 @@ static ss_store open_store(const char *sid) {
 }
 
 static const uint8_t VALUE[] = "value-of-16-byte";
+/* Sets alternate between VALUE and this one, so that each set changes the stored value (a
+ * backend may skip writing a value that is already there). */
+static const uint8_t OTHER[] = "other-16-byte-vl";
 
 static void run_set(ss_store s, long n) {
-    for (long i = 0; i < n; i++) check(ss_store_set(s, "field", 5, VALUE, 16), "set");
+    for (long i = 0; i < n; i++) check(ss_store_set(s, "field", 5, i % 2 ? OTHER : VALUE, 16), "set");
 }
 
 static void run_get(ss_store s, long n) {
