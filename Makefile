@@ -22,7 +22,7 @@ help:
 	@echo "make demo          build the library and walk one session's life on memory://"
 	@echo "make test          every suite (Rust, C natively, under ASan/UBSan and valgrind, Python, Java, netty-socketio) on memory and real Redis servers"
 	@echo "make test-rust | test-c | test-c-faults | test-python | test-java | test-netty | test-redis | lint | fmt | header | check-header"
-	@echo "make bench | bench-redis | bench-python | bench-redis-python | bench-java | bench-netty | soak"
+	@echo "make bench | bench-redis | bench-hazelcast | bench-python | bench-redis-python | bench-java | bench-netty | soak"
 
 ## setup: install what a fresh machine lacks (idempotent, quiet when all is there).
 setup:
@@ -305,6 +305,12 @@ python-suite:
 bench-python:
 	@$(MAKE) --no-print-directory python-install PY_PROFILE=release
 	$(VENV_PY) bindings/python/bench.py
+
+## bench-hazelcast: C ABI set/get beside Hazelcast's official Java client on one member (the
+## harness's, given the full JIT), sequentially and from 32 threads; prints the ratios.
+.PHONY: bench-hazelcast
+bench-hazelcast:
+	scripts/bench-hazelcast.sh
 
 ## bench-redis-python: Python get/set from 8 threads, our redis:// store beside redis-py (one
 ## shared client) on a redis-server the script starts on a free 127.0.0.1 port and stops by PID.

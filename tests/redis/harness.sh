@@ -25,6 +25,8 @@
 #   SESSIONSTORE_TEST_REDIS_SERVER the redis-server binary (fault tests start their own)
 #   SESSIONSTORE_TEST_HAZELCAST_PID the PID of the Hazelcast member (tests/hazelcast)
 #   SESSIONSTORE_TEST_HAZELCAST_JAR its jar (fault tests start their own members)
+# SESSIONSTORE_HZ_JAVA_OPTS, when set, replaces the member's JVM options (small heap, quick JIT
+# for the suites; scripts/bench-hazelcast.sh gives it the full JIT).
 # redis-server/redis-cli are installed from Debian when missing (install.sh).
 set -euo pipefail
 
@@ -98,7 +100,8 @@ HZ_JAR=$("$(dirname "$0")/../hazelcast/jar.sh")
 P_HZ=$(free_port)
 mkdir -p "$DIR/hazelcast"
 sed "s/@PORT@/$P_HZ/" "$(dirname "$0")/../hazelcast/member.xml" >"$DIR/hazelcast/member.xml"
-(cd "$DIR/hazelcast" && exec java -Xms64m -Xmx256m -XX:TieredStopAtLevel=1 -Xshare:auto \
+# shellcheck disable=SC2086 # the options are words
+(cd "$DIR/hazelcast" && exec java ${SESSIONSTORE_HZ_JAVA_OPTS:--Xms64m -Xmx256m -XX:TieredStopAtLevel=1} -Xshare:auto \
    -Dhazelcast.config="$DIR/hazelcast/member.xml" -cp "$HZ_JAR" \
    com.hazelcast.core.server.HazelcastMemberStarter >"$DIR/hazelcast/log" 2>&1) &
 HZ_PID=$!
