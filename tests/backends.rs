@@ -313,6 +313,16 @@ fn two_factories_are_two_nodes() {
         let h2 = n2.create_store(&id).unwrap();
         assert_eq!(h2.get("room").unwrap(), Some(s("lobby")), "{url}");
 
+        // A write by node 1 after node 2 changed the session goes by what is stored, not by
+        // what node 1 last saw: the value it wrote before is written again, and a key only
+        // node 2 added is there to delete.
+        h2.set_many(&[("room", &s("hall")), ("extra", &s("1"))])
+            .unwrap();
+        h1.set("room", &s("lobby")).unwrap();
+        assert_eq!(h2.get("room").unwrap(), Some(s("lobby")), "{url}");
+        assert!(h1.del("extra").unwrap(), "{url}: node 2's key was not seen");
+        assert_eq!(h2.keys().unwrap(), vec!["room".to_owned()], "{url}");
+
         // destroy_session on node 2 invalidates node 1's handle; no late write resurrects it.
         n2.destroy_session(&id).unwrap();
         for e in [

@@ -1,17 +1,19 @@
 //! One handle on one session's entry, and the IMap operations it is made of. A read is one
-//! `get`; a write reads, changes the document and stores it with `replaceIfSame` on the bytes
-//! read (compare-and-set), then restores the entry's TTL from the lease deadline the document
-//! holds (a replace resets it).
+//! `get`; a write changes the document and stores it with `replaceIfSame` on the bytes it
+//! changed (compare-and-set), then, with a lease, restores the entry's TTL from the lease
+//! deadline the document holds (a replace resets it to the map's default). The bytes changed
+//! are the ones the handle last saw stored, when it has seen any: a handle's writes cost no
+//! read until another writer changes the entry under it.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::codec::{self, Request, Response};
 use super::doc::Doc;
 use super::{now_ms, Shared};
 use crate::backend::Session;
-use crate::backends::new_generation;
+use crate::backends::{lock, new_generation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::names::SessionId;
 
@@ -20,12 +22,17 @@ const THREAD: i64 = 1;
 /// How many times a write is tried when other writers keep changing the entry under it.
 const MAX_TRIES: usize = 64;
 
-/// A handle: the session's entry key and the generation it attached to.
+/// A handle: the session's entry key, the generation it attached to, and what it last saw.
 pub(crate) struct HazelcastSession {
     shared: Arc<Shared>,
     key: String,
     generation: Vec<u8>,
+    seen: Seen,
 }
+
+/// The entry's bytes as a handle last read or wrote them: its next write tries them as the
+/// bytes to replace before reading the entry (a wrong guess only costs the read it saved).
+type Seen = Mutex<Option<Vec<u8>>>;
 
 /// One operation on one entry: its serialized key, its partition, and the deadline every
 /// request of the operation shares, so `timeout_ms` bounds the whole operation (a write's
@@ -170,8 +177,8 @@ impl HazelcastSession {
     pub(crate) fn attach(shared: &Arc<Shared>, sid: &SessionId) -> Result<Self> {
         let key = shared.key(sid);
         let op = shared.op(&key);
-        let generation = match op.get_raw()? {
-            Some(raw) => decode(&raw)?.generation,
+        let (generation, raw) = match op.get_raw()? {
+            Some(raw) => (decode(&raw)?.generation, raw),
             None => {
                 let fresh = Doc {
                     generation: new_generation(&shared.namespace),
@@ -181,8 +188,8 @@ impl HazelcastSession {
                 let value = codec::byte_array_data(&fresh.encode());
                 let ttl = Shared::ttl_until(fresh.deadline);
                 match op.put_if_absent(&value, ttl)? {
-                    None => fresh.generation,
-                    Some(raw) => decode(&raw)?.generation,
+                    None => (fresh.generation, value),
+                    Some(raw) => (decode(&raw)?.generation, raw),
                 }
             }
         };
@@ -193,10 +200,11 @@ impl HazelcastSession {
             shared: shared.clone(),
             key,
             generation,
+            seen: Mutex::new(Some(raw)),
         };
         if shared.ttl.is_some() {
             // The lease counts from this attach, as the refresher would renew it.
-            renew(&op, &handle.generation)?;
+            renew(&op, &handle.generation, Some(&handle.seen))?;
             shared.hold(&handle.key, &handle.generation);
         }
         Ok(handle)
@@ -205,16 +213,19 @@ impl HazelcastSession {
     /// The session's document; `Destroyed` when it is gone or another generation's.
     fn read_doc(&self) -> Result<Doc> {
         let raw = self.shared.op(&self.key).get_raw()?;
-        let doc = decode(&raw.ok_or_else(Error::destroyed)?)?;
+        let raw = raw.ok_or_else(Error::destroyed)?;
+        let doc = decode(&raw)?;
         if doc.generation != self.generation {
             return Err(Error::destroyed());
         }
+        *lock(&self.seen) = Some(raw);
         Ok(doc)
     }
 
     /// Applies `change` to the document by compare-and-set ([`cas`]).
     fn write<R>(&self, change: impl Fn(&mut Doc) -> (R, bool)) -> Result<R> {
-        match cas(&self.shared.op(&self.key), &self.generation, change)? {
+        let op = self.shared.op(&self.key);
+        match cas(&op, &self.generation, Some(&self.seen), change)? {
             Cas::Done(result) => Ok(result),
             Cas::Gone => Err(Error::destroyed()),
             Cas::Contended => Err(Error::new(
@@ -235,31 +246,63 @@ enum Cas<R> {
     Contended,
 }
 
-/// Reads the entry of generation `generation`, applies `change` to its document (which
-/// answers its result and whether it changed anything: nothing is written when it did not)
-/// and stores it with `replaceIfSame` on the bytes read, then restores the TTL from the
-/// document's lease deadline (this factory's lease from now, with one).
-fn cas<R>(op: &Op, generation: &[u8], change: impl Fn(&mut Doc) -> (R, bool)) -> Result<Cas<R>> {
+/// Applies `change` to the document of the entry of generation `generation` (it answers its
+/// result and whether it changed anything: nothing is written when it did not) and stores it
+/// with `replaceIfSame` on the bytes it changed, then restores the TTL from the document's
+/// lease deadline (this factory's lease from now, with one).
+///
+/// The bytes changed are first the ones in `seen`, when it holds any, then the entry's as read.
+/// A guess only counts when the replace proves it current: a failed replace, or a change that
+/// changes nothing (the value may be there only in the guess), reads the entry and tries again.
+/// `seen` ends holding what was stored.
+fn cas<R>(
+    op: &Op,
+    generation: &[u8],
+    seen: Option<&Seen>,
+    change: impl Fn(&mut Doc) -> (R, bool),
+) -> Result<Cas<R>> {
+    let mut guess = seen.and_then(|seen| lock(seen).take());
     for _ in 0..MAX_TRIES {
-        let Some(raw) = op.get_raw()? else {
-            return Ok(Cas::Gone);
+        let (raw, read) = match guess.take() {
+            Some(raw) => (raw, false),
+            None => match op.get_raw()? {
+                Some(raw) => (raw, true),
+                None => return Ok(Cas::Gone),
+            },
         };
         let mut doc = decode(&raw)?;
         if doc.generation != generation {
-            return Ok(Cas::Gone);
+            if read {
+                return Ok(Cas::Gone);
+            }
+            continue;
         }
         let (result, changed) = change(&mut doc);
         if !changed {
-            return Ok(Cas::Done(result));
+            if read {
+                remember(seen, raw);
+                return Ok(Cas::Done(result));
+            }
+            continue;
         }
         doc.deadline = op.shared.next_deadline(doc.deadline);
         let new = codec::byte_array_data(&doc.encode());
         if op.replace_if_same(&raw, &new)? {
-            op.set_ttl(Shared::ttl_until(doc.deadline))?;
+            if doc.deadline != 0 {
+                op.set_ttl(Shared::ttl_until(doc.deadline))?;
+            }
+            remember(seen, new);
             return Ok(Cas::Done(result));
         }
     }
     Ok(Cas::Contended)
+}
+
+/// Keeps `raw` in `seen`, if there is one.
+fn remember(seen: Option<&Seen>, raw: Vec<u8>) {
+    if let Some(seen) = seen {
+        *lock(seen) = Some(raw);
+    }
 }
 
 impl Drop for HazelcastSession {
@@ -330,14 +373,26 @@ impl Session for HazelcastSession {
     }
 
     fn destroy(&self) -> Result<()> {
-        destroy_entry(&self.shared, &self.key, Some(&self.generation))
+        let guess = lock(&self.seen).take();
+        destroy_entry(&self.shared, &self.key, Some((&self.generation, guess)))
     }
 }
 
 /// Removes the entry `key` when it is of generation `only` (any of this prefix's, with
-/// `None`); an entry of another generation or prefix is left alone.
-pub(crate) fn destroy_entry(shared: &Shared, key: &str, only: Option<&[u8]>) -> Result<()> {
+/// `None`); an entry of another generation or prefix is left alone. `only` may come with the
+/// bytes its handle last saw, tried before reading the entry.
+pub(crate) fn destroy_entry(
+    shared: &Shared,
+    key: &str,
+    only: Option<(&[u8], Option<Vec<u8>>)>,
+) -> Result<()> {
     let op = shared.op(key);
+    if let Some((_, Some(guess))) = &only {
+        if op.remove_if_same(guess)? {
+            return Ok(());
+        }
+    }
+    let only = only.map(|(generation, _)| generation);
     for _ in 0..MAX_TRIES {
         let Some(raw) = op.get_raw()? else {
             return Ok(());
@@ -361,10 +416,10 @@ pub(crate) fn destroy_entry(shared: &Shared, key: &str, only: Option<&[u8]>) -> 
 
 /// Renews the lease of the entry `op` is on (generation `generation`): a full lease from now,
 /// in the document and as its TTL; whether it did. An entry gone or of another generation is
-/// left alone.
-fn renew(op: &Op, generation: &[u8]) -> Result<bool> {
+/// left alone. `seen` as [`cas`]'s.
+fn renew(op: &Op, generation: &[u8], seen: Option<&Seen>) -> Result<bool> {
     Ok(matches!(
-        cas(op, generation, |_| ((), true))?,
+        cas(op, generation, seen, |_| ((), true))?,
         Cas::Done(())
     ))
 }
@@ -376,7 +431,7 @@ pub(crate) fn renew_held(shared: &Shared) {
         .map(|(k, (g, _))| (k.clone(), g.clone()))
         .collect();
     for (key, generation) in held {
-        if let Ok(true) = renew(&shared.op(&key), &generation) {
+        if let Ok(true) = renew(&shared.op(&key), &generation, None) {
             shared.renewals.fetch_add(1, Ordering::Relaxed);
         }
     }
