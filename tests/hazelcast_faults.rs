@@ -1,5 +1,6 @@
 //! Fault tests against real Hazelcast members (run by `make test-redis-faults`, after every
-//! other suite): a member stopped with SIGSTOP, and a member killed and started again.
+//! other suite): a member stopped with SIGSTOP, a member killed and started again, and a member
+//! that closes silent clients sooner.
 //! Skipped without the harness's variables.
 
 mod common;
@@ -103,8 +104,14 @@ fn a_stopped_member_answers_every_call_with_a_timeout() {
     f.close();
 }
 
-/// A member of the test's own, on `port`, with the harness's jar and configuration.
-fn member(jar: &str, config: &Path, port: u16) -> Child {
+/// The log of the test's own member on `port`.
+fn member_log(port: u16) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sessionstore-hz-{port}/log"))
+}
+
+/// A member of the test's own, on `port`, with the harness's jar and configuration, and the
+/// Hazelcast properties `properties` (`-Dname=value`); it logs to [`member_log`].
+fn member(jar: &str, config: &Path, port: u16, properties: &[&str]) -> Child {
     let dir = std::env::temp_dir().join(format!("sessionstore-hz-{port}"));
     std::fs::create_dir_all(&dir).unwrap();
     let xml = std::fs::read_to_string(config)
@@ -114,6 +121,7 @@ fn member(jar: &str, config: &Path, port: u16) -> Child {
     std::fs::write(&file, xml).unwrap();
     Command::new("java")
         .args(["-Xms64m", "-Xmx256m", "-XX:TieredStopAtLevel=1"])
+        .args(properties)
         .arg(format!("-Dhazelcast.config={}", file.display()))
         .args([
             "-cp",
@@ -122,7 +130,7 @@ fn member(jar: &str, config: &Path, port: u16) -> Child {
         ])
         .current_dir(&dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(member_log(port)).unwrap())
         .spawn()
         .unwrap()
 }
@@ -139,7 +147,9 @@ impl Drop for Killed {
 
 /// A member killed with SIGKILL: calls fail (a backend or timeout error, never a hang); once a
 /// member runs on that port again the same factory reconnects by itself (a lone member's
-/// sessions went with it: the store answers `Destroyed`, a new one works).
+/// sessions went with it: the store answers `Destroyed`, a new one works). A factory whose
+/// idle connection died with the first member answers its first call after the restart
+/// without an error: the call goes again on a new connection.
 #[test]
 fn a_restarted_member_is_reconnected() {
     let Some(jar) = harness(|_| env("SESSIONSTORE_TEST_HAZELCAST_JAR")) else {
@@ -152,19 +162,32 @@ fn a_restarted_member_is_reconnected() {
         .unwrap()
         .port();
     let url = format!("hazelcast://127.0.0.1:{port}/sessionstore-test?timeout_ms={TIMEOUT_MS}");
-    let first = Killed(member(&jar, &config, port));
+    let first = Killed(member(&jar, &config, port, &[]));
     let f = eventually("the member up", Duration::from_secs(60), || {
         StoreFactory::open(&url).ok()
     });
     let st = f.create_store(sid("restart")).unwrap();
     st.set("k", &value::encode_str("v")).unwrap();
+    let idle = StoreFactory::open(&url).unwrap();
+    let idle_st = idle.create_store(sid("restart")).unwrap();
     drop(first);
     let e = st.get("k").unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::Backend | ErrorKind::Timeout),
         "{e}"
     );
-    let _second = Killed(member(&jar, &config, port));
+    let _second = Killed(member(&jar, &config, port, &[]));
+    drop(eventually(
+        "the member up again",
+        Duration::from_secs(60),
+        || StoreFactory::open(&url).ok(),
+    ));
+    assert_eq!(
+        idle_st.get("k").unwrap_err().kind(),
+        ErrorKind::Destroyed,
+        "the first call on a dead idle connection"
+    );
+    idle.close();
     let e = eventually("the member back", Duration::from_secs(60), || {
         st.get("k")
             .err()
@@ -174,5 +197,49 @@ fn a_restarted_member_is_reconnected() {
     let fresh = f.create_store(sid("restart")).unwrap();
     fresh.set("k", &value::encode_str("again")).unwrap();
     assert_eq!(fresh.get("k").unwrap(), Some(value::encode_str("again")));
+    f.close();
+}
+
+/// A member that closes a client's connection silent for 12 s (60 s by default): an idle
+/// factory's connection outlives three such spells, kept by the heartbeat's pings. The member
+/// authenticates no new connection from us meanwhile (its log says each one), and the session
+/// is still there.
+#[test]
+fn the_heartbeat_keeps_an_idle_connection() {
+    let Some(jar) = harness(|_| env("SESSIONSTORE_TEST_HAZELCAST_JAR")) else {
+        return;
+    };
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hazelcast/member.xml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("hazelcast://127.0.0.1:{port}/sessionstore-test?timeout_ms={TIMEOUT_MS}");
+    let _member = Killed(member(
+        &jar,
+        &config,
+        port,
+        &["-Dhazelcast.client.max.no.heartbeat.seconds=12"],
+    ));
+    let f = eventually("the member up", Duration::from_secs(60), || {
+        StoreFactory::open(&url).ok()
+    });
+    let st = f.create_store(sid("idle")).unwrap();
+    st.set("k", &value::encode_str("v")).unwrap();
+    let authenticated = || {
+        std::fs::read_to_string(member_log(port))
+            .unwrap()
+            .matches("Received auth from")
+            .count()
+    };
+    let before = authenticated();
+    std::thread::sleep(Duration::from_secs(36));
+    assert_eq!(st.get("k").unwrap(), Some(value::encode_str("v")));
+    assert_eq!(
+        authenticated(),
+        before,
+        "the member closed our idle connection: we dialled again"
+    );
     f.close();
 }

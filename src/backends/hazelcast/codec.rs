@@ -15,7 +15,6 @@ use std::fmt;
 /// Message type of `Client.authentication`.
 pub(crate) const AUTHENTICATION: i32 = 0x000100;
 /// Message type of `Client.ping`.
-#[cfg(test)] // the tests' wire vectors
 pub(crate) const PING: i32 = 0x000B00;
 /// Message type of `Map.get`: thread id `i64` @16; frames name, key; response nullable Data.
 pub(crate) const MAP_GET: i32 = 0x010200;

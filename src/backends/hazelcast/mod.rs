@@ -114,6 +114,8 @@ pub struct HazelcastBackend {
     shared: Arc<Shared>,
     /// Renews the leases of the sessions this factory holds; with `ttl_ms > 0` only.
     refresher: Option<Periodic>,
+    /// Pings the pool's idle connections ([`Pool::heartbeat`]).
+    heartbeat: Periodic,
 }
 
 /// What every session of a backend shares.
@@ -200,7 +202,18 @@ impl HazelcastBackend {
             )?),
             None => None,
         };
-        Ok(HazelcastBackend { shared, refresher })
+        let heartbeat = Periodic::start(
+            "sessionstore-hz-heartbeat",
+            "heartbeat",
+            pool::HEARTBEAT,
+            Arc::downgrade(&shared),
+            |shared: &Shared| shared.pool.heartbeat(shared.timeout),
+        )?;
+        Ok(HazelcastBackend {
+            shared,
+            refresher,
+            heartbeat,
+        })
     }
 }
 
@@ -217,6 +230,7 @@ impl Backend for HazelcastBackend {
         if let Some(refresher) = &self.refresher {
             refresher.stop();
         }
+        self.heartbeat.stop();
         self.shared.pool.close();
     }
 

@@ -2,7 +2,9 @@
 //! connection (or dials one, trying the members in turn), sends one request, reads its
 //! answer and puts the connection back, all by the call's deadline. A connection that failed
 //! or outlived its deadline mid-call is dropped: a late answer on it would answer the wrong
-//! call. Unisocket routing: whichever member a connection reaches forwards each request to
+//! call. A heartbeat pings the idle connections, so members keep them, and closes those a
+//! burst left unused; one the member closed anyway costs no error: the call is sent again on a
+//! new one. Unisocket routing: whichever member a connection reaches forwards each request to
 //! the owner of the partition named in it.
 
 use std::io::{self, Read, Write};
@@ -16,9 +18,13 @@ use super::HazelcastConfig;
 use crate::backends::{lock, time_left, timed_out};
 use crate::error::{Error, ErrorKind, Result};
 
-/// A connection idle for longer is closed rather than used: a member drops a client silent for
-/// 300 s by default (`hazelcast.client.max.no.heartbeat.seconds`), so an old one may be dead.
-const MAX_IDLE: Duration = Duration::from_secs(60);
+/// How often the heartbeat runs, and how long an idle connection may stay silent before it
+/// pings it: a member closes a client's connection silent for 60 s by default
+/// (`hazelcast.client.max.no.heartbeat.seconds`). The official clients ping every 5 s too.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(5);
+/// An idle connection no call used for longer is closed by the heartbeat, unless it is the
+/// one used last: the pool shrinks back after a burst of concurrent calls, to one connection.
+const MAX_UNUSED: Duration = Duration::from_secs(60);
 /// The largest frame accepted from a member (a session's entry is bounded far below).
 const MAX_FRAME: usize = 256 << 20;
 /// The most idle connections kept.
@@ -29,7 +35,10 @@ struct Conn {
     stream: TcpStream,
     /// Bytes read past the last answer.
     buf: Vec<u8>,
-    idle_since: Instant,
+    /// When a call last put it back.
+    used: Instant,
+    /// When it last carried an answer (a call's or a ping's).
+    heard: Instant,
 }
 
 /// The connections of one factory.
@@ -81,60 +90,111 @@ impl Pool {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::closed());
         }
-        let mut conn = match self.take_idle() {
-            Some(conn) => conn,
-            None => self.dial(deadline)?,
+        let (mut conn, mut reused) = match self.take_idle() {
+            Some(conn) => (conn, true),
+            None => (self.dial(deadline)?, false),
         };
-        let correlation = self.correlation.fetch_add(1, Ordering::Relaxed);
-        let answer = exchange(
-            &mut conn,
-            &request.encode(correlation),
-            correlation,
-            deadline,
-        );
-        match answer {
-            Ok(response) => {
-                self.put_back(conn);
-                if response.message_type() == Some(0) {
-                    let text = response.error_text().unwrap_or_else(|| "no detail".into());
-                    return Err(Error::new(
-                        ErrorKind::Backend,
-                        format!("{what} on {}: the member answered {text}", self.name),
-                    ));
+        loop {
+            let correlation = self.correlation.fetch_add(1, Ordering::Relaxed);
+            let before = conn.buf.len();
+            let answer = exchange(
+                &mut conn,
+                &request.encode(correlation),
+                correlation,
+                deadline,
+            );
+            let e = match answer {
+                Ok(response) => {
+                    self.put_back(conn);
+                    if response.message_type() == Some(0) {
+                        let text = response.error_text().unwrap_or_else(|| "no detail".into());
+                        return Err(Error::new(
+                            ErrorKind::Backend,
+                            format!("{what} on {}: the member answered {text}", self.name),
+                        ));
+                    }
+                    return Ok(response);
                 }
-                Ok(response)
+                Err(e) => e,
+            };
+            let _ = conn.stream.shutdown(Shutdown::Both);
+            if !(reused && conn.buf.len() == before && closed_by_peer(&e)) {
+                return Err(self.io_error(what, &e));
             }
-            Err(e) => {
-                let _ = conn.stream.shutdown(Shutdown::Both);
-                Err(self.io_error(what, &e))
-            }
+            // An idle connection the member had closed (it restarted, or dropped us): the
+            // others idle beside it are likely as dead. The request is sent once more on a new
+            // connection: it most likely never reached the member, and if the member did run it
+            // before dying, every request we send is a read or a compare-and-set, whose second
+            // run changes nothing more (a delete may then answer that the key was not there).
+            self.drop_idle();
+            conn = self.dial(deadline)?;
+            reused = false;
         }
     }
 
     /// Closes every idle connection; later calls answer `Closed`.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        self.drop_idle();
+    }
+
+    fn drop_idle(&self) {
         for conn in lock(&self.idle).drain(..) {
             let _ = conn.stream.shutdown(Shutdown::Both);
         }
     }
 
+    /// The idle connection put back last.
     fn take_idle(&self) -> Option<Conn> {
-        let mut idle = lock(&self.idle);
-        while let Some(conn) = idle.pop() {
-            if conn.idle_since.elapsed() < MAX_IDLE {
-                return Some(conn);
-            }
-            let _ = conn.stream.shutdown(Shutdown::Both);
-        }
-        None
+        lock(&self.idle).pop()
     }
 
     fn put_back(&self, mut conn: Conn) {
-        conn.idle_since = Instant::now();
+        conn.used = Instant::now();
+        conn.heard = conn.used;
         let mut idle = lock(&self.idle);
         if idle.len() < MAX_IDLE_CONNECTIONS && !self.closed.load(Ordering::Acquire) {
             idle.push(conn);
+        }
+    }
+
+    /// One round of the heartbeat ([`HEARTBEAT`]): closes the idle connections unused for
+    /// [`MAX_UNUSED`] but the last used, and pings those silent for a heartbeat, all by one
+    /// `timeout` from now; a connection that does not answer is closed. Calls meanwhile use
+    /// the other idle connections, or new ones.
+    pub(crate) fn heartbeat(&self, timeout: Duration) {
+        let mut idle = std::mem::take(&mut *lock(&self.idle));
+        let last = idle.pop();
+        let (mut keep, unused): (Vec<Conn>, Vec<Conn>) = idle
+            .into_iter()
+            .partition(|conn| conn.used.elapsed() < MAX_UNUSED);
+        for conn in unused {
+            let _ = conn.stream.shutdown(Shutdown::Both);
+        }
+        keep.extend(last);
+        let deadline = Instant::now() + timeout;
+        let mut alive = Vec::with_capacity(keep.len());
+        for mut conn in keep {
+            if conn.heard.elapsed() >= HEARTBEAT {
+                let correlation = self.correlation.fetch_add(1, Ordering::Relaxed);
+                let ping = Request::new(codec::PING, -1).encode(correlation);
+                if exchange(&mut conn, &ping, correlation, deadline).is_err() {
+                    let _ = conn.stream.shutdown(Shutdown::Both);
+                    continue;
+                }
+                conn.heard = Instant::now();
+            }
+            alive.push(conn);
+        }
+        // Below the connections calls put back meanwhile: those are the ones used last.
+        let mut idle = lock(&self.idle);
+        alive.append(&mut idle);
+        let surplus = alive.len().saturating_sub(MAX_IDLE_CONNECTIONS);
+        alive.drain(..surplus);
+        *idle = alive;
+        if self.closed.load(Ordering::Acquire) {
+            drop(idle);
+            self.drop_idle();
         }
     }
 
@@ -192,7 +252,8 @@ impl Pool {
         let mut conn = Conn {
             stream,
             buf: Vec::new(),
-            idle_since: Instant::now(),
+            used: Instant::now(),
+            heard: Instant::now(),
         };
         let (msb, lsb) = client_uuid();
         let mut auth = Request::new(codec::AUTHENTICATION, -1);
@@ -293,6 +354,17 @@ fn exchange(
             }
         }
     }
+}
+
+/// Whether `e` says the member closed the connection (rather than that it went silent).
+fn closed_by_peer(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
 }
 
 /// A random (version 4) client UUID: members refuse a null one.
