@@ -159,34 +159,43 @@ impl Pool {
     }
 
     /// One round of the heartbeat ([`HEARTBEAT`]): closes the idle connections unused for
-    /// [`MAX_UNUSED`] but the last used, and pings those silent for a heartbeat, all by one
-    /// `timeout` from now; a connection that does not answer is closed. Calls meanwhile use
-    /// the other idle connections, or new ones.
+    /// [`MAX_UNUSED`] but the one used last, and pings those silent for a heartbeat, all by one
+    /// `timeout` from now; a connection that does not answer is closed. Only the connections it
+    /// pings leave the idle list meanwhile.
     pub(crate) fn heartbeat(&self, timeout: Duration) {
-        let mut idle = std::mem::take(&mut *lock(&self.idle));
-        let last = idle.pop();
-        let (mut keep, unused): (Vec<Conn>, Vec<Conn>) = idle
-            .into_iter()
-            .partition(|conn| conn.used.elapsed() < MAX_UNUSED);
-        for conn in unused {
-            let _ = conn.stream.shutdown(Shutdown::Both);
-        }
-        keep.extend(last);
-        let deadline = Instant::now() + timeout;
-        let mut alive = Vec::with_capacity(keep.len());
-        for mut conn in keep {
-            if conn.heard.elapsed() >= HEARTBEAT {
-                let correlation = self.correlation.fetch_add(1, Ordering::Relaxed);
-                let ping = Request::new(codec::PING, -1).encode(correlation);
-                if exchange(&mut conn, &ping, correlation, deadline).is_err() {
+        let silent = {
+            let mut idle = lock(&self.idle);
+            let last = idle.len().saturating_sub(1);
+            let mut silent = Vec::new();
+            let mut kept = Vec::with_capacity(idle.len());
+            for (i, conn) in idle.drain(..).enumerate() {
+                if i < last && conn.used.elapsed() >= MAX_UNUSED {
                     let _ = conn.stream.shutdown(Shutdown::Both);
-                    continue;
+                } else if conn.heard.elapsed() >= HEARTBEAT {
+                    silent.push(conn);
+                } else {
+                    kept.push(conn);
                 }
-                conn.heard = Instant::now();
             }
-            alive.push(conn);
+            *idle = kept;
+            silent
+        };
+        if silent.is_empty() {
+            return;
         }
-        // Below the connections calls put back meanwhile: those are the ones used last.
+        let deadline = Instant::now() + timeout;
+        let mut alive = Vec::with_capacity(silent.len());
+        for mut conn in silent {
+            let correlation = self.correlation.fetch_add(1, Ordering::Relaxed);
+            let ping = Request::new(codec::PING, -1).encode(correlation);
+            if exchange(&mut conn, &ping, correlation, deadline).is_ok() {
+                conn.heard = Instant::now();
+                alive.push(conn);
+            } else {
+                let _ = conn.stream.shutdown(Shutdown::Both);
+            }
+        }
+        // Below the idle connections: those were used more recently.
         let mut idle = lock(&self.idle);
         alive.append(&mut idle);
         let surplus = alive.len().saturating_sub(MAX_IDLE_CONNECTIONS);
