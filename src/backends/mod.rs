@@ -233,3 +233,62 @@ pub(crate) fn time_left(deadline: std::time::Instant) -> std::io::Result<std::ti
     }
     Ok(left)
 }
+
+/// The addresses of `host`, by `deadline`. An IP literal needs no lookup; a name is looked up
+/// on a helper thread, so a slow resolver costs the caller its deadline at most (the lookup
+/// itself runs on and is dropped when it ends: the system resolver cannot be cancelled).
+#[cfg(any(feature = "redis", feature = "hazelcast"))]
+pub(crate) fn resolve(
+    host: &str,
+    port: u16,
+    deadline: std::time::Instant,
+) -> std::io::Result<Vec<std::net::SocketAddr>> {
+    use std::io;
+    use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+    use std::sync::mpsc;
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = mpsc::sync_channel(1);
+    let name = host.to_owned();
+    std::thread::Builder::new()
+        .name("sessionstore-resolve".into())
+        .spawn(move || {
+            let found = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect::<Vec<_>>);
+            let _ = tx.send(found); // the caller may have given up
+        })?;
+    match rx.recv_timeout(time_left(deadline)?) {
+        Ok(found) => found,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("resolving {host} took longer than the timeout"),
+        )),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(io::Error::other(
+            "the resolver thread ended without an answer",
+        )),
+    }
+}
+
+#[cfg(all(test, any(feature = "redis", feature = "hazelcast")))]
+mod tests {
+    use super::resolve;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn ip_literals_need_no_lookup_and_lookups_end_by_the_deadline() {
+        let past = Instant::now();
+        // An IP literal resolves even with no time left: no lookup happens.
+        assert_eq!(
+            resolve("::1", 7, past + Duration::from_secs(1))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            resolve("localhost", 7, past).unwrap_err().kind(),
+            std::io::ErrorKind::TimedOut
+        );
+    }
+}

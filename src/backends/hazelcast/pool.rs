@@ -8,14 +8,14 @@
 //! the owner of the partition named in it.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::codec::{self, Request, Response};
 use super::HazelcastConfig;
-use crate::backends::{lock, time_left, timed_out};
+use crate::backends::{lock, resolve, time_left, timed_out};
 use crate::error::{Error, ErrorKind, Result};
 
 /// How often the heartbeat runs, and how long an idle connection may stay silent before it
@@ -238,10 +238,7 @@ impl Pool {
 
     /// Connects to one member and authenticates, by `deadline`.
     fn connect(&self, (host, port): &(String, u16), deadline: Instant) -> Result<Conn> {
-        let addrs: Vec<_> = (host.as_str(), *port)
-            .to_socket_addrs()
-            .map_err(|e| self.io_error("resolve", &e))?
-            .collect();
+        let addrs = resolve(host, *port, deadline).map_err(|e| self.io_error("resolve", &e))?;
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
         for addr in addrs {
             let Ok(left) = time_left(deadline) else {

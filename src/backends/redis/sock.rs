@@ -3,12 +3,11 @@
 //! end by a deadline, and an abort that ends another thread's blocked read at once.
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::mpsc;
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub(crate) use crate::backends::{time_left, timed_out};
+pub(crate) use crate::backends::{resolve, time_left, timed_out};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
@@ -40,35 +39,6 @@ pub(crate) fn again(e: &io::Error) -> bool {
     )
 }
 
-/// The addresses of `host`, by `deadline`. An IP literal needs no lookup; a name is looked up
-/// on a helper thread, so a slow resolver costs the caller its deadline at most (the lookup
-/// itself runs on and is dropped when it ends: the system resolver cannot be cancelled).
-pub(crate) fn resolve(to: &Endpoint, deadline: Instant) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(ip) = to.host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, to.port)]);
-    }
-    let (tx, rx) = mpsc::sync_channel(1);
-    let (host, port) = (to.host.clone(), to.port);
-    std::thread::Builder::new()
-        .name("sessionstore-resolve".into())
-        .spawn(move || {
-            let found = (host.as_str(), port)
-                .to_socket_addrs()
-                .map(Iterator::collect::<Vec<_>>);
-            let _ = tx.send(found); // the caller may have given up
-        })?;
-    match rx.recv_timeout(time_left(deadline)?) {
-        Ok(found) => found,
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("resolving {} took longer than the timeout", to.host),
-        )),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(io::Error::other(
-            "the resolver thread ended without an answer",
-        )),
-    }
-}
-
 /// A connected TCP socket, shared by the threads that read, write and abort it.
 #[derive(Clone)]
 pub(crate) struct Sock(Arc<TcpStream>);
@@ -77,7 +47,7 @@ impl Sock {
     /// Connects to `to` (each address in turn) by `deadline`, with Nagle off.
     pub(crate) fn connect(to: &Endpoint, deadline: Instant) -> io::Result<Sock> {
         let mut last = None;
-        for addr in resolve(to, deadline)? {
+        for addr in resolve(&to.host, to.port, deadline)? {
             match TcpStream::connect_timeout(&addr, time_left(deadline)?) {
                 Ok(tcp) => {
                     tcp.set_nodelay(true)?;
@@ -217,27 +187,5 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert!(failures > 0, "the closed peer was never noticed");
-    }
-
-    #[test]
-    fn ip_literals_need_no_lookup_and_lookups_end_by_the_deadline() {
-        let ip = Endpoint {
-            host: "::1".into(),
-            port: 7,
-        };
-        let past = Instant::now();
-        // An IP literal resolves even with no time left: no lookup happens.
-        assert_eq!(
-            resolve(&ip, past + Duration::from_secs(1)).unwrap().len(),
-            1
-        );
-        let name = Endpoint {
-            host: "localhost".into(),
-            port: 7,
-        };
-        assert_eq!(
-            resolve(&name, past).unwrap_err().kind(),
-            io::ErrorKind::TimedOut
-        );
     }
 }
