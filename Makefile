@@ -540,12 +540,12 @@ test-cli:
 	$(CARGO) test --quiet $(WORKSPACE) --bin sessionstore --test cli
 
 ## soak: a long run (SOAK_SECONDS per target, 600 by default) of 16 threads over churning
-## sessions on memory://, redis:// and redis+cluster://, with a server fault every minute
+## sessions on memory://, redis://, redis+cluster:// and hazelcast://, with a server fault every minute
 ## (kill -9, SIGSTOP, restarts, failovers), checked against each thread's model of its
 ## sessions: no foreign or stale read, no call over timeout_ms + 250 ms, RSS growth under 5 %,
 ## file descriptors flat. benches/soak/main.rs says what it does; not part of `make test`.
 SOAK_SECONDS ?= 600
-SOAK_TARGETS ?= memory redis cluster
+SOAK_TARGETS ?= memory redis cluster hazelcast
 .PHONY: soak
 soak:
 	SOAK_SECONDS=$(SOAK_SECONDS) scripts/soak.sh $(SOAK_TARGETS)

@@ -3,7 +3,7 @@
 # each target, one after the other, each in its own process, which starts its own servers on
 # free 127.0.0.1 ports and stops them by PID. Usage:
 #
-#   scripts/soak.sh [memory] [redis] [cluster]      (default: all three)
+#   scripts/soak.sh [memory] [redis] [cluster] [hazelcast]      (default: all four)
 #
 # Settings come from the environment (SOAK_SECONDS=600 per target, SOAK_THREADS=16, …: see
 # the top of benches/soak/main.rs). The whole output is also written to build/soak.log; the load
@@ -12,12 +12,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(memory redis cluster)
+[ ${#targets[@]} -gt 0 ] || targets=(memory redis cluster hazelcast)
 
 # The harness installs redis-server and redis-tools from Debian when missing.
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
   tests/redis/harness.sh true
 fi
+SOAK_HAZELCAST_JAR=$(tests/hazelcast/jar.sh)
+export SOAK_HAZELCAST_JAR
 cargo bench --quiet --bench soak --no-run
 
 # The servers' files: tmpfs when there is one (see benches/soak/settings.rs).

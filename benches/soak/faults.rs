@@ -204,6 +204,52 @@ pub(crate) fn standalone_fault(n: usize, srv: &mut Server, tl: &Timeline, seen: 
     );
 }
 
+/// The faults of a lone Hazelcast member. It keeps its data in memory only, so a restart loses
+/// every session (their handles answer "destroyed", as after a redis-server restarted without
+/// its data).
+pub(crate) fn member_fault(n: usize, srv: &mut Server, tl: &Timeline) {
+    let kinds = [
+        "SIGSTOP 0.3 s (within timeout_ms)",
+        "SIGSTOP 2 s (past timeout_ms), SIGCONT",
+        "kill -9, down 1 s, restart (no data kept)",
+        "SIGSTOP 6 s (past the lease), SIGCONT",
+        "SIGSTOP 1 s, SIGCONT",
+        "clean restart (SIGTERM; no data kept)",
+    ];
+    let kind = n % kinds.len();
+    let no = tl.begin(kinds[kind], false, Vec::new());
+    let sleep = |ms: u64| std::thread::sleep(Duration::from_millis(ms));
+    let restart_at;
+    match kind {
+        2 => {
+            srv.kill9();
+            sleep(1000);
+            restart_at = Instant::now();
+            srv.spawn();
+        }
+        5 => {
+            srv.terminate();
+            restart_at = Instant::now();
+            srv.spawn();
+        }
+        _ => {
+            srv.signal("-STOP");
+            sleep([300, 2000, 0, 6000, 1000][kind]);
+            restart_at = Instant::now();
+            srv.signal("-CONT");
+        }
+    }
+    let start = tl.read()[no].start;
+    tl.end(
+        no,
+        format!(
+            "back at +{} (answering at +{})",
+            secs(restart_at - start),
+            secs(Instant::now() - start)
+        ),
+    );
+}
+
 pub(crate) fn cluster_fault(n: usize, c: &mut ClusterServers, tl: &Timeline, seen: &mut Observed) {
     let kinds = [
         "kill -9 of a master; its replica takes over; it restarts as a replica",

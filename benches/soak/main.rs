@@ -4,7 +4,7 @@
 //! Run it with `make soak` (10 minutes per backend, one after the other), or one backend:
 //!
 //! ```text
-//! make soak SOAK_SECONDS=600 SOAK_TARGETS="memory redis cluster"
+//! make soak SOAK_SECONDS=600 SOAK_TARGETS="memory redis cluster hazelcast"
 //! scripts/soak.sh redis                              # one target, settings from the env
 //! SOAK_SECONDS=120 cargo bench --bench soak -- cluster   # the program alone (servers too)
 //! ```
@@ -27,7 +27,12 @@
 //!   `everysec`) made a cluster by `redis-cli --cluster create`, two factories on a url naming
 //!   them all; every minute a fault: `kill -9` of a master (its replica takes over; the dead
 //!   one restarts as a replica), SIGSTOP of a master (short, past the failover, and long), a
-//!   clean restart of a master, `kill -9` or a clean restart of a replica, a manual failover.
+//!   clean restart of a master, `kill -9` or a clean restart of a replica, a manual failover;
+//! - `hazelcast`: a Hazelcast member (tests/hazelcast/member.xml, the jar of
+//!   `SOAK_HAZELCAST_JAR`, which scripts/soak.sh sets), two factories on its url; every minute a
+//!   fault: SIGSTOP (shorter and longer than `timeout_ms`, and longer than the lease), `kill -9`
+//!   and restart, a clean restart. A lone member keeps no data across a restart: every session
+//!   answers "destroyed" after one.
 //!
 //! Sixteen threads each own a few session ids and do random operations on them: open (from
 //! either factory, up to three handles on one session), set/get/has/del/len/keys/get_all/
@@ -81,7 +86,7 @@ mod settings;
 mod stats;
 mod worker;
 
-use faults::{cluster_fault, standalone_fault, Timeline};
+use faults::{cluster_fault, member_fault, standalone_fault, Timeline};
 use measure::{fds, heap_in_use_kib, live_kib, rss_kib, Heartbeat};
 use rng::Rng;
 use servers::{free_port, ClusterServers, Observed, Server, Servers};
@@ -129,6 +134,7 @@ fn run(s: &Settings) -> bool {
     let mut servers = Servers {
         standalone: None,
         cluster: None,
+        member: None,
         seen: Observed::default(),
     };
     let url = match s.target {
@@ -157,6 +163,13 @@ fn run(s: &Settings) -> bool {
             let url = c.url(&opts);
             servers.cluster = Some(c);
             url
+        }
+        Target::Hazelcast => {
+            let port = free_port(&mut rng, &mut taken);
+            let mut member = Server::member(s, port);
+            member.spawn();
+            servers.member = Some(member);
+            format!("hazelcast://127.0.0.1:{port}/sessionstore-test?{opts}")
         }
     };
     println!(
@@ -264,6 +277,8 @@ fn run(s: &Settings) -> bool {
                     standalone_fault(fault_no, srv, &tl, &mut servers.seen);
                 } else if let Some(c) = servers.cluster.as_mut() {
                     cluster_fault(fault_no, c, &tl, &mut servers.seen);
+                } else if let Some(member) = servers.member.as_mut() {
+                    member_fault(fault_no, member, &tl);
                 }
                 let faults = tl.read();
                 let f = faults.last().expect("the fault just run");
@@ -355,7 +370,7 @@ fn run(s: &Settings) -> bool {
             }
         );
     }
-    if s.target != Target::Memory {
+    if matches!(s.target, Target::Redis | Target::Cluster) {
         println!(
             "   scripts sent in full after NOSCRIPT (EVAL): {}, EVALSHA: {}",
             servers.seen.eval, servers.seen.evalsha
@@ -552,11 +567,17 @@ fn main() {
             "memory" => Target::Memory,
             "redis" => Target::Redis,
             "cluster" => Target::Cluster,
-            other => panic!("unknown target {other:?}: memory, redis or cluster"),
+            "hazelcast" => Target::Hazelcast,
+            other => panic!("unknown target {other:?}: memory, redis, cluster or hazelcast"),
         })
         .collect();
     let targets = if targets.is_empty() {
-        vec![Target::Memory, Target::Redis, Target::Cluster]
+        vec![
+            Target::Memory,
+            Target::Redis,
+            Target::Cluster,
+            Target::Hazelcast,
+        ]
     } else {
         targets
     };

@@ -1,4 +1,5 @@
-//! The redis-servers a run owns (standalone or a cluster), their admin client, their counts.
+//! The servers a run owns (a redis-server, a Redis Cluster, or a Hazelcast member), the Redis
+//! admin client, and what the redis-servers counted.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,9 +28,17 @@ pub(crate) fn free_port(rng: &mut Rng, taken: &mut Vec<u16>) -> u16 {
     }
 }
 
-/// One redis-server, in its own directory, restarted with the same arguments.
+/// What a [`Server`] runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Redis,
+    Hazelcast,
+}
+
+/// One server process, in its own directory, restarted with the same arguments.
 pub(crate) struct Server {
     name: String,
+    kind: Kind,
     bin: String,
     port: u16,
     dir: PathBuf,
@@ -62,6 +71,7 @@ impl Server {
         );
         Server {
             name: name.to_owned(),
+            kind: Kind::Redis,
             bin: s.redis_server.clone(),
             port,
             dir,
@@ -71,16 +81,57 @@ impl Server {
         }
     }
 
-    /// Starts it and waits until it answers PING (after loading its data).
+    /// A Hazelcast member on `port`: tests/hazelcast/member.xml, the jar of
+    /// `SOAK_HAZELCAST_JAR`. A member keeps its data in memory only: a restart loses it.
+    pub(crate) fn member(s: &Settings, port: u16) -> Server {
+        assert!(
+            !s.hazelcast_jar.is_empty(),
+            "SOAK_HAZELCAST_JAR names no jar (scripts/soak.sh sets it)"
+        );
+        let dir = s.dir.join("member");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("member directory");
+        let template = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hazelcast/member.xml");
+        let xml = std::fs::read_to_string(template)
+            .expect("tests/hazelcast/member.xml")
+            .replace("@PORT@", &port.to_string());
+        std::fs::write(dir.join("member.xml"), xml).expect("member.xml");
+        let args = [
+            "-Xms128m",
+            "-Xmx512m",
+            "-Dhazelcast.config=member.xml",
+            "-cp",
+            &s.hazelcast_jar,
+            "com.hazelcast.core.server.HazelcastMemberStarter",
+        ];
+        Server {
+            name: "member".to_owned(),
+            kind: Kind::Hazelcast,
+            bin: "java".to_owned(),
+            port,
+            dir,
+            args: args.map(String::from).to_vec(),
+            child: None,
+            pidfile: s.dir.join("pids"),
+        }
+    }
+
+    /// Starts it and waits until it is ready: a redis-server answers PING (after loading its
+    /// data), a member's log says it started.
     pub(crate) fn spawn(&mut self) {
+        let log = self.dir.join("log");
+        let stderr = match self.kind {
+            Kind::Redis => Stdio::null(),
+            Kind::Hazelcast => std::fs::File::create(&log).expect("member log").into(),
+        };
         let child = Command::new(&self.bin)
             .args(&self.args)
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
-            .expect("redis-server");
+            .expect(&self.bin);
         // scripts/soak.sh stops, by PID, any server a crashed run left behind.
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
@@ -92,12 +143,18 @@ impl Server {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if admin(self.port, &["PING"]).as_deref() == Some("PONG") {
+            let ready = match self.kind {
+                Kind::Redis => admin(self.port, &["PING"]).as_deref() == Some("PONG"),
+                Kind::Hazelcast => {
+                    std::fs::read_to_string(&log).is_ok_and(|text| text.contains(" is STARTED"))
+                }
+            };
+            if ready {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("{} (port {}) did not answer PING", self.name, self.port);
+        panic!("{} (port {}) did not come up", self.name, self.port);
     }
 
     fn running(&self) -> bool {
@@ -457,6 +514,7 @@ impl ClusterServers {
 pub(crate) struct Servers {
     pub(crate) standalone: Option<Server>,
     pub(crate) cluster: Option<ClusterServers>,
+    pub(crate) member: Option<Server>,
     pub(crate) seen: Observed,
 }
 
@@ -473,7 +531,7 @@ pub(crate) struct Observed {
 
 impl Observed {
     pub(crate) fn take(&mut self, srv: &Server) {
-        if !srv.running() {
+        if !srv.running() || srv.kind != Kind::Redis {
             return;
         }
         self.eval += command_calls(srv.port, "eval");

@@ -8,6 +8,7 @@ pub(crate) enum Target {
     Memory,
     Redis,
     Cluster,
+    Hazelcast,
 }
 
 impl Target {
@@ -16,6 +17,7 @@ impl Target {
             Target::Memory => "memory",
             Target::Redis => "redis",
             Target::Cluster => "cluster",
+            Target::Hazelcast => "hazelcast",
         }
     }
 }
@@ -33,6 +35,8 @@ pub(crate) struct Settings {
     pub(crate) seed: u64,
     pub(crate) redis_server: String,
     pub(crate) redis_cli: String,
+    /// The Hazelcast member's jar (`tests/hazelcast/jar.sh` prints it).
+    pub(crate) hazelcast_jar: String,
     pub(crate) dir: PathBuf,
 }
 
@@ -83,6 +87,7 @@ impl Settings {
             seed: env_u64("SOAK_SEED", now),
             redis_server: env_str("SOAK_REDIS_SERVER", "redis-server"),
             redis_cli: env_str("SOAK_REDIS_CLI", "redis-cli"),
+            hazelcast_jar: env_str("SOAK_HAZELCAST_JAR", ""),
             dir: dir.join(target.name()),
         }
     }
