@@ -9,13 +9,16 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The baseline of the Hazelcast benchmark, a benchmark, not a test ({@code make bench-hazelcast},
  * {@code scripts/bench-hazelcast.sh}): Hazelcast's official Java client doing what
  * {@code benches/capi.c} does through our C ABI, on the same member: {@code IMap.set} and
- * {@code IMap.get} of a 16-byte value (two, alternating, so that every set changes it), sequentially on one key, then from THREADS threads each
- * on its own key, all sharing one client (smart routing, its default).
+ * {@code IMap.get} of a 16-byte value (two, alternating, so that every set changes it),
+ * sequentially on one key, then from THREADS threads each on its own key, all sharing one client
+ * (smart routing, its default). Then the sets again with a 60 s TTL ({@code seq_set_ttl},
+ * {@code par_set_ttl}), beside our sets with a lease.
  *
  * <p>Arguments: {@code HAZELCAST_URL SEQ_OPS THREADS OPS_PER_THREAD}. Prints one line per
  * measurement, as {@code capi.c} does: {@code <name> <ops> <seconds> <ops/s> <us/op>}. The
@@ -53,15 +56,24 @@ public final class HazelcastBench {
             report("seq_get", seq, time(() -> run(map, "bench-seq", seq, false)));
             report("par_set", perThread * threads, threaded(map, threads, perThread, true));
             report("par_get", perThread * threads, threaded(map, threads, perThread, false));
+            ttl = true;
+            run(map, "bench-seq", seq, true);
+            report("seq_set_ttl", seq, time(() -> run(map, "bench-seq", seq, true)));
+            report("par_set_ttl", perThread * threads, threaded(map, threads, perThread, true));
             map.destroy();
         } finally {
             client.shutdown();
         }
     }
 
+    /** Whether sets give the entry a TTL (the *_ttl measurements, beside our leased sets). */
+    private static volatile boolean ttl;
+
     private static void run(IMap<String, byte[]> map, String key, long ops, boolean set) {
         for (long i = 0; i < ops; i++) {
-            if (set) {
+            if (set && ttl) {
+                map.set(key, i % 2 == 0 ? VALUE : OTHER, 60, TimeUnit.SECONDS);
+            } else if (set) {
                 map.set(key, i % 2 == 0 ? VALUE : OTHER);
             } else if (map.get(key) == null) {
                 throw new IllegalStateException("get: no value under " + key);
