@@ -55,18 +55,20 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-# A free port whose cluster bus port (+10000) is free too. Both stay below the kernel's
-# ephemeral range (32768+), so no outgoing connection can be holding them.
+# free_port VAR: sets VAR to a free port whose cluster bus port (+10000) is free too. Both stay
+# below the kernel's ephemeral range (32768+), so no outgoing connection can be holding them.
+# It runs in this shell, not in a $(…) subshell, so that USED_PORTS keeps every port handed
+# out: a server started in the background may not listen yet when the next port is probed.
 USED_PORTS=" "
 free_port() {
-  local p
+  local free_ # not named like any caller's variable: printf -v would set this one instead
   while :; do
-    p=$((10000 + RANDOM % 12700))
-    case "$USED_PORTS" in *" $p "*|*" $((p + 10000)) "*) continue ;; esac
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
-       ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 10000))) 2>/dev/null; then
-      USED_PORTS="$USED_PORTS$p $((p + 10000)) "
-      echo "$p"
+    free_=$((10000 + RANDOM % 12700))
+    case "$USED_PORTS" in *" $free_ "*|*" $((free_ + 10000)) "*) continue ;; esac
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$free_) 2>/dev/null &&
+       ! (exec 3<>/dev/tcp/127.0.0.1/$((free_ + 10000))) 2>/dev/null; then
+      USED_PORTS="$USED_PORTS$free_ $((free_ + 10000)) "
+      printf -v "$1" '%s' "$free_"
       return
     fi
   done
@@ -97,7 +99,7 @@ wait_ping() { # port [extra redis-cli args]
 # A Hazelcast member (tests/hazelcast), started first: its JVM comes up while the Redis
 # servers do.
 HZ_JAR=$("$(dirname "$0")/../hazelcast/jar.sh")
-P_HZ=$(free_port)
+free_port P_HZ
 mkdir -p "$DIR/hazelcast"
 sed "s/@PORT@/$P_HZ/" "$(dirname "$0")/../hazelcast/member.xml" >"$DIR/hazelcast/member.xml"
 # shellcheck disable=SC2086 # the options are words
@@ -113,7 +115,7 @@ disown "$HZ_PID"
 # disk, and a shared machine's disk stalled calls past their 2 s timeout (a netty-socketio
 # client then waited for an ack that never came). The durability tests (tests/redis_faults.rs)
 # start their own `appendfsync always` servers.
-P_ALONE=$(free_port)
+free_port P_ALONE
 cat >"$DIR/standalone.conf" <<CONF
 port $P_ALONE
 save ""
@@ -137,15 +139,15 @@ wait_ping "$P_ALONE"
   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
     -out server.crt -days 2 -extfile san.ext 2>/dev/null
 )
-P_TLS=$(free_port)
+free_port P_TLS
 start tls --port 0 --tls-port "$P_TLS" --save "" --appendonly no \
   --tls-cert-file "$DIR/server.crt" --tls-key-file "$DIR/server.key" \
   --tls-ca-cert-file "$DIR/ca.crt" --tls-auth-clients no
 wait_ping "$P_TLS" --tls --cacert "$DIR/ca.crt"
 
 # Sentinel: a master, a replica, three sentinels.
-P_MASTER=$(free_port)
-P_REPLICA=$(free_port)
+free_port P_MASTER
+free_port P_REPLICA
 start sentinel-master --port "$P_MASTER" --save "" --appendonly no
 SENTINEL_MASTER_PID=$LAST_PID
 start sentinel-replica --port "$P_REPLICA" --save "" --appendonly no \
@@ -154,7 +156,7 @@ wait_ping "$P_MASTER"
 wait_ping "$P_REPLICA"
 SENTINELS=()
 for i in 1 2 3; do
-  p=$(free_port)
+  free_port p
   mkdir -p "$DIR/sentinel$i"
   cat >"$DIR/sentinel$i/sentinel.conf" <<CONF
 port $p
@@ -171,7 +173,7 @@ done
 CLUSTER=()
 CLUSTER_PIDS=()
 for i in 1 2 3 4 5 6; do
-  p=$(free_port)
+  free_port p
   start "cluster$i" --port "$p" --cluster-enabled yes --cluster-config-file nodes.conf \
     --cluster-node-timeout 1000 --cluster-replica-validity-factor 0 --save "" --appendonly no
   CLUSTER+=("127.0.0.1:$p")
@@ -209,7 +211,7 @@ TLS_ARGS=(--tls-cert-file "$DIR/server.crt" --tls-key-file "$DIR/server.key"
   --tls-ca-cert-file "$DIR/ca.crt" --tls-auth-clients no)
 TLS_CLUSTER=()
 for i in 1 2 3 4 5 6; do
-  p=$(free_port)
+  free_port p
   start "tls-cluster$i" --port 0 --tls-port "$p" --tls-cluster yes --tls-replication yes \
     "${TLS_ARGS[@]}" --cluster-enabled yes --cluster-config-file nodes.conf \
     --cluster-node-timeout 1000 --save "" --appendonly no
