@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -104,35 +104,73 @@ fn a_stopped_member_answers_every_call_with_a_timeout() {
     f.close();
 }
 
-/// The log of the test's own member on `port`.
-fn member_log(port: u16) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("sessionstore-hz-{port}/log"))
+/// A member of the test's own: the harness's jar and member configuration, on a free port.
+struct OwnMember {
+    jar: String,
+    port: u16,
+    /// Its url, with the tests' `timeout_ms`.
+    url: String,
 }
 
-/// A member of the test's own, on `port`, with the harness's jar and configuration, and the
-/// Hazelcast properties `properties` (`-Dname=value`); it logs to [`member_log`].
-fn member(jar: &str, config: &Path, port: u16, properties: &[&str]) -> Child {
-    let dir = std::env::temp_dir().join(format!("sessionstore-hz-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let xml = std::fs::read_to_string(config)
-        .unwrap()
-        .replace("@PORT@", &port.to_string());
-    let file = dir.join("member.xml");
-    std::fs::write(&file, xml).unwrap();
-    Command::new("java")
-        .args(["-Xms64m", "-Xmx256m", "-XX:TieredStopAtLevel=1"])
-        .args(properties)
-        .arg(format!("-Dhazelcast.config={}", file.display()))
-        .args([
-            "-cp",
+impl OwnMember {
+    /// `None` (skip) without the harness.
+    fn new() -> Option<OwnMember> {
+        let jar = harness(|_| env("SESSIONSTORE_TEST_HAZELCAST_JAR"))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Some(OwnMember {
             jar,
-            "com.hazelcast.core.server.HazelcastMemberStarter",
-        ])
-        .current_dir(&dir)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(member_log(port)).unwrap())
-        .spawn()
-        .unwrap()
+            port,
+            url: format!("hazelcast://127.0.0.1:{port}/sessionstore-test?timeout_ms={TIMEOUT_MS}"),
+        })
+    }
+
+    fn dir(&self) -> PathBuf {
+        std::env::temp_dir().join(format!("sessionstore-hz-{}", self.port))
+    }
+
+    /// Its log (of the last start).
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir().join("log")).unwrap()
+    }
+
+    /// Starts it with the Hazelcast properties `properties` (`-Dname=value`); killed with
+    /// SIGKILL when dropped.
+    fn start(&self, properties: &[&str]) -> Killed {
+        let dir = self.dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hazelcast/member.xml");
+        let xml = std::fs::read_to_string(config)
+            .unwrap()
+            .replace("@PORT@", &self.port.to_string());
+        let file = dir.join("member.xml");
+        std::fs::write(&file, xml).unwrap();
+        let child = Command::new("java")
+            .args(["-Xms64m", "-Xmx256m", "-XX:TieredStopAtLevel=1"])
+            .args(properties)
+            .arg(format!("-Dhazelcast.config={}", file.display()))
+            .args([
+                "-cp",
+                &self.jar,
+                "com.hazelcast.core.server.HazelcastMemberStarter",
+            ])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("log")).unwrap())
+            .spawn()
+            .unwrap();
+        Killed(child)
+    }
+
+    /// A factory on it, once it answers.
+    fn factory(&self, what: &str) -> StoreFactory {
+        eventually(what, Duration::from_secs(60), || {
+            StoreFactory::open(&self.url).ok()
+        })
+    }
 }
 
 /// Kills a child when dropped.
@@ -152,23 +190,14 @@ impl Drop for Killed {
 /// without an error: the call goes again on a new connection.
 #[test]
 fn a_restarted_member_is_reconnected() {
-    let Some(jar) = harness(|_| env("SESSIONSTORE_TEST_HAZELCAST_JAR")) else {
+    let Some(own) = OwnMember::new() else {
         return;
     };
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hazelcast/member.xml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("hazelcast://127.0.0.1:{port}/sessionstore-test?timeout_ms={TIMEOUT_MS}");
-    let first = Killed(member(&jar, &config, port, &[]));
-    let f = eventually("the member up", Duration::from_secs(60), || {
-        StoreFactory::open(&url).ok()
-    });
+    let first = own.start(&[]);
+    let f = own.factory("the member up");
     let st = f.create_store(sid("restart")).unwrap();
     st.set("k", &value::encode_str("v")).unwrap();
-    let idle = StoreFactory::open(&url).unwrap();
+    let idle = StoreFactory::open(&own.url).unwrap();
     let idle_st = idle.create_store(sid("restart")).unwrap();
     drop(first);
     let e = st.get("k").unwrap_err();
@@ -176,12 +205,8 @@ fn a_restarted_member_is_reconnected() {
         matches!(e.kind(), ErrorKind::Backend | ErrorKind::Timeout),
         "{e}"
     );
-    let _second = Killed(member(&jar, &config, port, &[]));
-    drop(eventually(
-        "the member up again",
-        Duration::from_secs(60),
-        || StoreFactory::open(&url).ok(),
-    ));
+    let _second = own.start(&[]);
+    drop(own.factory("the member up again"));
     assert_eq!(
         idle_st.get("k").unwrap_err().kind(),
         ErrorKind::Destroyed,
@@ -206,33 +231,14 @@ fn a_restarted_member_is_reconnected() {
 /// is still there.
 #[test]
 fn the_heartbeat_keeps_an_idle_connection() {
-    let Some(jar) = harness(|_| env("SESSIONSTORE_TEST_HAZELCAST_JAR")) else {
+    let Some(own) = OwnMember::new() else {
         return;
     };
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hazelcast/member.xml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("hazelcast://127.0.0.1:{port}/sessionstore-test?timeout_ms={TIMEOUT_MS}");
-    let _member = Killed(member(
-        &jar,
-        &config,
-        port,
-        &["-Dhazelcast.client.max.no.heartbeat.seconds=12"],
-    ));
-    let f = eventually("the member up", Duration::from_secs(60), || {
-        StoreFactory::open(&url).ok()
-    });
+    let _member = own.start(&["-Dhazelcast.client.max.no.heartbeat.seconds=12"]);
+    let f = own.factory("the member up");
     let st = f.create_store(sid("idle")).unwrap();
     st.set("k", &value::encode_str("v")).unwrap();
-    let authenticated = || {
-        std::fs::read_to_string(member_log(port))
-            .unwrap()
-            .matches("Received auth from")
-            .count()
-    };
+    let authenticated = || own.log().matches("Received auth from").count();
     let before = authenticated();
     std::thread::sleep(Duration::from_secs(36));
     assert_eq!(st.get("k").unwrap(), Some(value::encode_str("v")));

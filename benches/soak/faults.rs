@@ -145,6 +145,19 @@ impl Timeline {
     }
 }
 
+/// Ends fault `no` of a server that was back at `restart_at` and answers now.
+fn back(tl: &Timeline, no: usize, restart_at: Instant) {
+    let start = tl.read()[no].start;
+    tl.end(
+        no,
+        format!(
+            "back at +{} (answering at +{})",
+            secs(restart_at - start),
+            secs(Instant::now() - start)
+        ),
+    );
+}
+
 pub(crate) fn standalone_fault(n: usize, srv: &mut Server, tl: &Timeline, seen: &mut Observed) {
     let kinds = [
         "kill -9, down 1.5 s, restart (AOF)",
@@ -193,15 +206,7 @@ pub(crate) fn standalone_fault(n: usize, srv: &mut Server, tl: &Timeline, seen: 
             srv.spawn();
         }
     }
-    let start = tl.read()[no].start;
-    tl.end(
-        no,
-        format!(
-            "back at +{} (answering at +{})",
-            secs(restart_at - start),
-            secs(Instant::now() - start)
-        ),
-    );
+    back(tl, no, restart_at);
 }
 
 /// The faults of a lone Hazelcast member. It keeps its data in memory only, so a restart loses
@@ -239,15 +244,7 @@ pub(crate) fn member_fault(n: usize, srv: &mut Server, tl: &Timeline) {
             srv.signal("-CONT");
         }
     }
-    let start = tl.read()[no].start;
-    tl.end(
-        no,
-        format!(
-            "back at +{} (answering at +{})",
-            secs(restart_at - start),
-            secs(Instant::now() - start)
-        ),
-    );
+    back(tl, no, restart_at);
 }
 
 pub(crate) fn cluster_fault(n: usize, c: &mut ClusterServers, tl: &Timeline, seen: &mut Observed) {

@@ -1,11 +1,8 @@
 package io.sessionstore;
 
-import com.hazelcast.client.HazelcastClient;
-import com.hazelcast.client.config.ClientConfig;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,16 +35,10 @@ public final class HazelcastBench {
             System.err.println("usage: HazelcastBench HAZELCAST_URL SEQ_OPS THREADS OPS_PER_THREAD");
             System.exit(2);
         }
-        URI uri = URI.create(args[0]);
         long seq = Long.parseLong(args[1]);
         int threads = Integer.parseInt(args[2]);
         long perThread = Long.parseLong(args[3]);
-        ClientConfig config = new ClientConfig();
-        config.setClusterName(uri.getPath().substring(1));
-        config.getNetworkConfig().addAddress(uri.getHost() + ":" + uri.getPort());
-        config.setProperty("hazelcast.logging.type", "none");
-        config.setProperty("hazelcast.phone.home.enabled", "false");
-        HazelcastInstance client = HazelcastClient.newHazelcastClient(config);
+        HazelcastInstance client = OfficialClient.connect(args[0]);
         try {
             IMap<String, byte[]> map = client.getMap("official-bench");
             run(map, "bench-seq", seq, true);

@@ -7,12 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import com.hazelcast.client.HazelcastClient;
-import com.hazelcast.client.config.ClientConfig;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.UUID;
@@ -30,13 +27,7 @@ class HazelcastClientTest {
     void theOfficialClientFindsOurEntryAndItsDeleteDestroysTheSession() {
         String url = Backends.first("hazelcast://");
         assumeTrue(url != null, "SESSIONSTORE_TEST_URLS has no hazelcast:// url");
-        URI uri = URI.create(url);
-        ClientConfig config = new ClientConfig();
-        config.setClusterName(uri.getPath().substring(1));
-        config.getNetworkConfig().addAddress(uri.getHost() + ":" + uri.getPort());
-        config.setProperty("hazelcast.logging.type", "none");
-        config.setProperty("hazelcast.phone.home.enabled", "false");
-        HazelcastInstance client = HazelcastClient.newHazelcastClient(config);
+        HazelcastInstance client = OfficialClient.connect(url);
         String prefix = "hc" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         String sid = Backends.sid();
         try (StoreFactory factory = StoreFactory.open(Backends.withOption(url, "prefix=" + prefix));
