@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -518,6 +519,51 @@ fn ten_threads_on_one_store() {
         assert_eq!(store.len().unwrap(), 10 * 6 + 1, "{url}");
         store.destroy().unwrap();
         f.close();
+    }
+}
+
+/// Eight writers on two nodes sharing one session, each on keys of its own, setting and
+/// deleting: at the end the session holds exactly what the writers' models say, and every
+/// delete answered whether its key was there. Compare-and-set retries lose no acknowledged
+/// write, whatever each handle last saw of the others'.
+#[test]
+fn concurrent_writers_on_two_nodes_lose_no_acknowledged_write() {
+    for url in shared_urls() {
+        let url = with(&url, "");
+        let nodes = [open(&url), open(&url)];
+        let id = sid("writers");
+        let handles: Vec<_> = nodes.iter().map(|n| n.create_store(&id).unwrap()).collect();
+        let models: Vec<HashMap<String, Vec<u8>>> = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..8)
+                .map(|t| {
+                    let store = &handles[t % 2];
+                    scope.spawn(move || {
+                        let mut model = HashMap::new();
+                        for i in 0..40 {
+                            let key = format!("w{t}-{}", i % 5);
+                            if i % 7 == 6 {
+                                let existed = model.remove(&key).is_some();
+                                assert_eq!(store.del(&key).unwrap(), existed, "del {key}");
+                            } else {
+                                store.set(&key, &int(i)).unwrap();
+                                model.insert(key, int(i));
+                            }
+                        }
+                        model
+                    })
+                })
+                .collect();
+            writers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let expected: HashMap<String, Vec<u8>> = models.into_iter().flatten().collect();
+        for h in &handles {
+            let stored: HashMap<String, Vec<u8>> = h.get_all().unwrap().into_iter().collect();
+            assert_eq!(stored, expected, "{url}");
+        }
+        handles[0].destroy().unwrap();
+        for n in &nodes {
+            n.close();
+        }
     }
 }
 
