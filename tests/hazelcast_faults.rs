@@ -89,6 +89,11 @@ fn a_stopped_member_answers_every_call_with_a_timeout() {
         });
         let e = st.get("k").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(
+            e.to_string()
+                .ends_with(&format!("no answer within timeout_ms={TIMEOUT_MS}")),
+            "{e}"
+        );
         let e = st.set("k", &value::encode_str("w")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
         let e = f.create_store(sid("stopped-new")).unwrap_err();

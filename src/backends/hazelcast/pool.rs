@@ -47,6 +47,8 @@ pub(crate) struct Pool {
     cluster: String,
     /// What error messages call the cluster.
     name: String,
+    /// The factory's `timeout_ms`, for error messages.
+    timeout: Duration,
     idle: Mutex<Vec<Conn>>,
     /// The cluster's partition count, from the first authentication.
     partitions: AtomicI32,
@@ -63,6 +65,7 @@ impl Pool {
             members: hz.members.clone(),
             cluster: hz.cluster.clone(),
             name: hz.url(),
+            timeout,
             idle: Mutex::new(Vec::new()),
             partitions: AtomicI32::new(0),
             correlation: AtomicI64::new(1),
@@ -315,16 +318,23 @@ impl Pool {
         Ok(conn)
     }
 
+    /// The error of `what` failing with `e`: a timeout says which bound it passed (the
+    /// system's text for it is "Resource temporarily unavailable").
     fn io_error(&self, what: &str, e: &io::Error) -> Error {
-        let kind = if matches!(
+        if matches!(
             e.kind(),
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
         ) {
-            ErrorKind::Timeout
-        } else {
-            ErrorKind::Backend
-        };
-        Error::new(kind, format!("{what} on {}: {e}", self.name))
+            return Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "{what} on {}: no answer within timeout_ms={}",
+                    self.name,
+                    self.timeout.as_millis()
+                ),
+            );
+        }
+        Error::new(ErrorKind::Backend, format!("{what} on {}: {e}", self.name))
     }
 }
 
