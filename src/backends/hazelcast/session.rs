@@ -373,26 +373,25 @@ impl Session for HazelcastSession {
     }
 
     fn destroy(&self) -> Result<()> {
-        let guess = lock(&self.seen).take();
-        destroy_entry(&self.shared, &self.key, Some((&self.generation, guess)))
+        let op = self.shared.op(&self.key);
+        // The bytes last seen first: while nobody else wrote, that is one request.
+        if let Some(guess) = lock(&self.seen).take() {
+            if op.remove_if_same(&guess)? {
+                return Ok(());
+            }
+        }
+        remove_ours(&op, Some(&self.generation))
     }
 }
 
 /// Removes the entry `key` when it is of generation `only` (any of this prefix's, with
-/// `None`); an entry of another generation or prefix is left alone. `only` may come with the
-/// bytes its handle last saw, tried before reading the entry.
-pub(crate) fn destroy_entry(
-    shared: &Shared,
-    key: &str,
-    only: Option<(&[u8], Option<Vec<u8>>)>,
-) -> Result<()> {
-    let op = shared.op(key);
-    if let Some((_, Some(guess))) = &only {
-        if op.remove_if_same(guess)? {
-            return Ok(());
-        }
-    }
-    let only = only.map(|(generation, _)| generation);
+/// `None`); an entry of another generation or prefix is left alone.
+pub(crate) fn destroy_entry(shared: &Shared, key: &str, only: Option<&[u8]>) -> Result<()> {
+    remove_ours(&shared.op(key), only)
+}
+
+/// [`destroy_entry`] of the entry `op` is on.
+fn remove_ours(op: &Op, only: Option<&[u8]>) -> Result<()> {
     for _ in 0..MAX_TRIES {
         let Some(raw) = op.get_raw()? else {
             return Ok(());
@@ -402,7 +401,7 @@ pub(crate) fn destroy_entry(
         };
         let ours = match only {
             Some(generation) => doc.generation == generation,
-            None => doc.generation.starts_with(shared.namespace.as_bytes()),
+            None => doc.generation.starts_with(op.shared.namespace.as_bytes()),
         };
         if !ours || op.remove_if_same(&raw)? {
             return Ok(());
