@@ -207,7 +207,7 @@ impl HazelcastBackend {
             "heartbeat",
             pool::HEARTBEAT,
             Arc::downgrade(&shared),
-            |shared: &Shared| shared.pool.heartbeat(shared.timeout),
+            |shared: &Shared| shared.pool.heartbeat(),
         )?;
         Ok(HazelcastBackend {
             shared,

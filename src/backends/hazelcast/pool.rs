@@ -47,7 +47,7 @@ pub(crate) struct Pool {
     cluster: String,
     /// What error messages call the cluster.
     name: String,
-    /// The factory's `timeout_ms`, for error messages.
+    /// The factory's `timeout_ms`: the heartbeat's bound, and named in timeout errors.
     timeout: Duration,
     idle: Mutex<Vec<Conn>>,
     /// The cluster's partition count, from the first authentication.
@@ -163,9 +163,9 @@ impl Pool {
 
     /// One round of the heartbeat ([`HEARTBEAT`]): closes the idle connections unused for
     /// [`MAX_UNUSED`] but the one used last, and pings those silent for a heartbeat, all by one
-    /// `timeout` from now; a connection that does not answer is closed. Only the connections it
+    /// `timeout_ms` from now; a connection that does not answer is closed. Only the connections it
     /// pings leave the idle list meanwhile.
-    pub(crate) fn heartbeat(&self, timeout: Duration) {
+    pub(crate) fn heartbeat(&self) {
         let silent = {
             let mut idle = lock(&self.idle);
             let last = idle.len().saturating_sub(1);
@@ -186,7 +186,7 @@ impl Pool {
         if silent.is_empty() {
             return;
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + self.timeout;
         let mut alive = Vec::with_capacity(silent.len());
         for mut conn in silent {
             let correlation = self.correlation.fetch_add(1, Ordering::Relaxed);
