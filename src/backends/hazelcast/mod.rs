@@ -5,9 +5,9 @@
 //! The entry's key is `<prefix>:<session id>` (a Java String), its value one MessagePack
 //! document ([`doc`]) holding the session's keys, its generation and its lease deadline. Reads
 //! are one `get`; writes are compare-and-set (`replaceIfSame` on the bytes the handle last
-//! saw, or read), retried a bounded number of times; destroy is `removeIfSame`, so a stale
-//! handle never deletes a new session. With `ttl_ms > 0` the lease is the entry's TTL, renewed
-//! for the sessions this factory holds by a refresher thread.
+//! saw, or read), retried with a random back-off until `timeout_ms`; destroy is
+//! `removeIfSame`, so a stale handle never deletes a new session. With `ttl_ms > 0` the lease
+//! is the entry's TTL, renewed for the sessions this factory holds by a refresher thread.
 
 mod codec;
 mod doc;
